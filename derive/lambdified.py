@@ -1,0 +1,156 @@
+"""The derived formulas, lambdified to one NumPy function that works at any shapes.
+
+Each forward and backward step of :mod:`derive.chain` is printed by
+``sympy.lambdify`` (with :class:`derive.matrix.NumPyMatrixPrinter`) into a
+small NumPy function of the MatrixSymbols it uses; sizes are never baked in,
+so one compiled function serves every ``(d, n, p, q, m)``.  The elementwise
+nodes ``f(Z)`` and ``f'(Z)`` are evaluated by lambdified scalar expressions,
+where ``f'`` is sympy's ``diff`` of the activation expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixSymbol
+
+from derive.activations import activation_expr, derivative_expr, numpy_function, sigmoid, z
+from derive.chain import ARTICLE, Network, derive_backward, derive_forward
+from derive.matrix import Apply, NumPyMatrixPrinter
+from numeric._validate import check_network
+
+__all__ = ["gradient_function", "GradientFunction"]
+
+
+@dataclass
+class _Compiled:
+    target: str
+    fn: Callable[..., np.ndarray]
+    args: tuple[str, ...]
+    source: str
+
+
+def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str, str, int, str]], _Compiled]:
+    """Lambdify ``rhs``; Apply nodes become inputs computed beforehand."""
+    pre: list[tuple[str, str, int, str]] = []
+    repl = {}
+    for node in sorted(rhs.atoms(Apply), key=str):
+        name = f"{node.fn}{'_d' * node.order}_{node.arg.name}"
+        repl[node] = MatrixSymbol(name, *node.shape)
+        pre.append((name, node.fn, node.order, node.arg.name))
+    expr = rhs.xreplace(repl)
+    mats = sorted((a for a in expr.free_symbols if isinstance(a, MatrixSymbol)), key=lambda s: s.name)
+    scalars = sorted((a for a in expr.free_symbols if not isinstance(a, MatrixSymbol)), key=str)
+    if any(s != net.m for s in scalars):
+        raise RuntimeError(f"formula for {lhs} depends on sizes other than m: {scalars}")
+    args = [*mats, net.m]
+    printer = NumPyMatrixPrinter({"fully_qualified_modules": False, "inline": True,
+                                  "allow_unknown_functions": True, "user_functions": {}})
+    fn = sp.lambdify(args, expr, modules="numpy", printer=printer, docstring_limit=0)
+    body = printer.doprint(expr)
+    return pre, _Compiled(lhs.name, fn, tuple(a.name for a in mats), f"{lhs.name} = {body}")
+
+
+class GradientFunction:
+    """``grad_fn(params, X, Y) -> {"dW1": ..., "db1": ..., ...}`` from the derived formulas.
+
+    Attributes:
+        activations: the hidden activations as sympy expressions in ``z``.
+        derivatives: their derivatives, as sympy's ``diff`` gives them.
+        source: the generated NumPy code, one line per step.
+    """
+
+    def __init__(self, activations: Mapping[str, sp.Expr], net: Network = ARTICLE) -> None:
+        self.net = net
+        self.activations = dict(activations)
+        self.derivatives = {k: derivative_expr(e) for k, e in self.activations.items()}
+        self._elementwise: dict[tuple[str, int], Callable[[np.ndarray], np.ndarray]] = {
+            ("sigma", 0): numpy_function(sigmoid(z)),
+            ("sigma", 1): numpy_function(derivative_expr(sigmoid(z))),
+        }
+        for name, expr in self.activations.items():
+            self._elementwise[(name, 0)] = numpy_function(expr)
+            self._elementwise[(name, 1)] = numpy_function(self.derivatives[name])
+        self._grad_names = [f"d{p}" for p in net.parameter_names()]
+        dZ_names = [f"dZ{l}" for l in range(1, net.depth + 1)]
+        plan = [_compile(s.lhs, s.rhs, net) for s in derive_forward(net).steps + derive_backward(net).steps]
+        # keep only the steps the outputs need (dA's are inlined into the dZ's)
+        needed, self._plan = set(self._grad_names + dZ_names), []
+        for pre, c in reversed(plan):
+            if c.target in needed:
+                self._plan.insert(0, (pre, c))
+                needed.update(c.args)
+                needed.update(arg for _, _, _, arg in pre)
+        lines = []
+        for pre, c in self._plan:
+            lines += [f"{name} = {fn}{chr(39) * order}({arg})" for name, fn, order, arg in pre]
+            lines.append(c.source)
+        self.source = "\n".join(lines)
+
+    def __call__(
+        self, params: Mapping[str, Any], X: Any, Y: Any, *, return_dZ: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Evaluate the derived gradients.
+
+        Args:
+            params: ``W1 b1 W2 b2 W3 b3`` (shapes of DESIGN.md's table).
+            X: inputs, d x m.  Y: targets in [0, 1], q x m.
+            return_dZ: also return ``dZ1 dZ2 dZ3`` (``m dJ/dZ`` convention).
+        """
+        if self.net.depth == 3:
+            P, Xa, Ya = check_network(params, X, Y)
+        else:
+            P, Xa, Ya = dict(params), np.asarray(X), np.asarray(Y)
+        env: dict[str, np.ndarray] = {**P, "X": Xa, "Y": Ya}
+        m = Xa.shape[1]
+        with np.errstate(over="ignore", under="ignore"):
+            for pre, c in self._plan:
+                for name, fn, order, arg in pre:
+                    if name not in env:
+                        env[name] = self._elementwise[(fn, order)](env[arg])
+                env[c.target] = c.fn(*(env[a] for a in c.args), m)
+        out = {k: env[k] for k in self._grad_names}
+        if return_dZ:
+            out.update({f"dZ{l}": env[f"dZ{l}"] for l in range(1, self.net.depth + 1)})
+        return out
+
+    def __repr__(self) -> str:
+        acts = ", ".join(f"{k}={v}" for k, v in self.activations.items())
+        return f"GradientFunction({acts})"
+
+
+@lru_cache(maxsize=256)
+def _cached(f: Any, g: Any) -> GradientFunction:
+    return GradientFunction({"f": activation_expr(f), "g": activation_expr(g)})
+
+
+def gradient_function(f: Any = "swish", g: Any = "leaky_relu") -> GradientFunction:
+    """The sympy-derived gradients of the article's network, as a NumPy function.
+
+    Args:
+        f, g: the hidden activations: catalog names or sympy expressions in
+            ``z`` (see :func:`derive.activations.activation_expr`).
+
+    Returns:
+        A :class:`GradientFunction`; call it as ``grad_fn(params, X, Y)``.
+        It works at any shapes.  Results are cached per ``(f, g)``.
+
+    Example:
+        >>> import numpy as np, numeric
+        >>> grad_fn = gradient_function("swish", "leaky_relu")
+        >>> P = numeric.init_params(3, 4, 2)
+        >>> X, Y = np.ones((3, 5)), np.zeros((1, 5))
+        >>> G = grad_fn(P, X, Y)
+        >>> bool(np.allclose(G["dW1"], numeric.backward(P, X, Y)["dW1"], rtol=1e-12))
+        True
+    """
+    try:
+        return _cached(f, g)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return GradientFunction({"f": activation_expr(f), "g": activation_expr(g)})

@@ -1,0 +1,220 @@
+"""Matrix-expression nodes used by the derivation, and two ways to evaluate them.
+
+sympy's ``MatrixSymbol`` algebra gives shape-generic formulas (``dW2 = dZ2
+A1^T / m``), but it cannot differentiate through elementwise functions or
+print them for NumPy.  Two small nodes fill that gap:
+
+* :class:`Apply` -- ``f(Z)`` or ``f'(Z)`` elementwise, for a named function;
+* :class:`Ones` -- the all-ones column ``1_m`` (or row ``1_m^T``), which
+  writes bias broadcasting and bias sums as matrix products.
+
+:func:`explicit` evaluates a formula at concrete shapes with sympy matrices
+(for the exact proof); :class:`NumPyMatrixPrinter` prints it for
+``sympy.lambdify`` (for the NumPy gradient function).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import sympy as sp
+from sympy.matrices.expressions import (
+    HadamardProduct,
+    MatAdd,
+    MatMul,
+    MatrixExpr,
+    MatrixSymbol,
+    Transpose,
+)
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+__all__ = ["Apply", "Ones", "explicit", "NumPyMatrixPrinter", "plain"]
+
+
+class Apply(MatrixExpr):
+    """``fn(Z)`` (``order=0``) or ``fn'(Z)`` (``order=1``) applied elementwise.
+
+    ``fn`` is a name (``"f"``, ``"g"``, ``"sigma"``); what it means is decided
+    by whoever evaluates the formula.
+    """
+
+    def __new__(cls, fn: str | sp.Symbol, arg: MatrixExpr, order: int = 0) -> "Apply":
+        fn = sp.Symbol(fn) if isinstance(fn, str) else fn
+        return sp.Basic.__new__(cls, fn, arg, sp.Integer(order))
+
+    @property
+    def fn(self) -> str:
+        return self.args[0].name
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[1]
+
+    @property
+    def order(self) -> int:
+        return int(self.args[2])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+    def _latex(self, printer: Any) -> str:
+        name = r"\sigma" if self.fn == "sigma" else self.fn
+        return f"{name}{chr(39) * self.order}\\left({printer._print(self.arg)}\\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.fn}{chr(39) * self.order}({printer._print(self.arg)})"
+
+
+class Ones(MatrixExpr):
+    """The all-ones matrix of shape ``(rows, cols)``; one side is 1."""
+
+    def __new__(cls, rows: Any, cols: Any) -> "Ones":
+        return sp.Basic.__new__(cls, sp.sympify(rows), sp.sympify(cols))
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0], self.args[1]
+
+    def _eval_transpose(self) -> "Ones":
+        return Ones(self.args[1], self.args[0])
+
+    def _latex(self, printer: Any) -> str:
+        rows, cols = self.args
+        if rows == 1:
+            return rf"\mathbf{{1}}_{{{printer._print(cols)}}}^{{\top}}"
+        return rf"\mathbf{{1}}_{{{printer._print(rows)}}}"
+
+    def _sympystr(self, printer: Any) -> str:
+        rows, cols = self.args
+        return f"1_{cols}^T" if rows == 1 else f"1_{rows}"
+
+
+def explicit(
+    expr: Any,
+    env: Mapping[MatrixSymbol, sp.Matrix],
+    apply: Callable[[Apply, sp.Matrix], sp.Matrix],
+    sizes: Mapping[sp.Symbol, int],
+) -> Any:
+    """Evaluate a matrix formula at concrete shapes, as an explicit sympy Matrix.
+
+    Args:
+        expr: the formula (MatrixSymbol, MatAdd, MatMul, Transpose,
+            HadamardProduct, Apply, Ones, or a scalar).
+        env: a concrete matrix for every MatrixSymbol in ``expr``.
+        apply: evaluates an :class:`Apply` node given its evaluated argument.
+        sizes: integer values of the size symbols (``m``, ``n``...).
+
+    Raises:
+        TypeError: a node this evaluator does not know.
+    """
+    rec = lambda e: explicit(e, env, apply, sizes)  # noqa: E731
+    if isinstance(expr, MatrixSymbol):
+        return env[expr]
+    if isinstance(expr, Apply):
+        return apply(expr, rec(expr.arg))
+    if isinstance(expr, Ones):
+        return sp.ones(*(int(sp.sympify(s).subs(sizes)) for s in expr.shape))
+    if isinstance(expr, Transpose):
+        return rec(expr.arg).T
+    if isinstance(expr, MatAdd):
+        parts = [rec(a) for a in expr.args]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+    if isinstance(expr, MatMul):
+        out: Any = sp.S.One
+        for a in expr.args:
+            out = out * rec(a)
+        return out
+    if isinstance(expr, HadamardProduct):
+        parts = [rec(a) for a in expr.args]
+        out = parts[0]
+        for part in parts[1:]:
+            out = out.multiply_elementwise(part)
+        return out
+    if isinstance(expr, MatrixExpr):
+        raise TypeError(f"explicit() cannot evaluate {type(expr).__name__}: {expr}")
+    return sp.sympify(expr).subs(sizes)
+
+
+class NumPyMatrixPrinter(NumPyPrinter):
+    """NumPy printer for the derivation's formulas.
+
+    ``G 1_m`` prints as ``sum(G, axis=1, keepdims=True)`` and ``b 1_m^T`` as
+    plain ``b`` (NumPy broadcasting does the rest), so the generated code
+    makes no ones-matrices.  :class:`Apply` nodes must have been replaced by
+    MatrixSymbols before printing.
+    """
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        scalars = [a for a in expr.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+        reduce_cols = broadcast_row = False
+        if mats and isinstance(mats[-1], Ones):
+            if mats[-1].shape[0] == 1:
+                broadcast_row = True
+            else:
+                reduce_cols = True
+            mats = mats[:-1]
+        code = " @ ".join(self.parenthesize(m, 1000) for m in mats)
+        if len(mats) > 1:
+            code = f"({code})"
+        if reduce_cols:
+            code = f"{self._module_format(self._module + '.sum')}({code}, axis=1, keepdims=True)"
+        del broadcast_row  # b 1^T is b itself under broadcasting
+        if scalars:
+            code = f"{self._print(sp.Mul(*scalars))} * {code}"
+        return code
+
+    def _print_Ones(self, expr: Ones) -> str:  # pragma: no cover - only inside MatMul
+        raise TypeError("a bare ones-matrix cannot be printed; it must appear in a product")
+
+    def _print_Apply(self, expr: Apply) -> str:  # pragma: no cover - replaced first
+        raise TypeError(f"replace {expr} by a MatrixSymbol before printing")
+
+
+class _PlainPrinter(StrPrinter):
+    """Terminal notation: ``dZ2 A1^T / m``, ``(W3^T dZ3) o g'(Z2)``."""
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        scalars = [a for a in expr.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+        body = " ".join(self.parenthesize(m, PRECEDENCE["Mul"], strict=False) for m in mats)
+        coeff = sp.Mul(*scalars)
+        if coeff == 1:
+            return body
+        num, den = sp.fraction(coeff)
+        head = "" if num == 1 else ("-" if num == -1 else f"{self._print(num)} ")
+        tail = "" if den == 1 else f" / {self._print(den)}"
+        return f"{head}{body}{tail}"
+
+    def _print_Transpose(self, expr: Transpose) -> str:
+        return f"{self.parenthesize(expr.arg, PRECEDENCE['Pow'], strict=False)}^T"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        return " * ".join(
+            f"({self._print(a)})" if isinstance(a, (MatMul, MatAdd)) else self._print(a) for a in expr.args
+        )
+
+    def _print_MatAdd(self, expr: MatAdd) -> str:
+        terms = sorted((self._print(a) for a in expr.args), key=lambda t: t.startswith("-"))
+        out = terms[0]
+        for t in terms[1:]:
+            out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+        return out
+
+
+def plain(expr: Any) -> str:
+    """A formula in plain terminal notation (``*`` is the elementwise product).
+
+    Example:
+        >>> n, m = sp.symbols("n m")
+        >>> dZ, A = MatrixSymbol("dZ2", n, m), MatrixSymbol("A1", n, m)
+        >>> plain(dZ * A.T / m)
+        'dZ2 A1^T / m'
+    """
+    return _PlainPrinter().doprint(expr)
