@@ -15,7 +15,7 @@ from numeric.errors import InputError, NonFiniteError, ShapeError, TargetRangeEr
 PARAM_NAMES: tuple[str, ...] = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
-def as_array(name: str, value: Any) -> np.ndarray:
+def as_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
     """Return ``value`` as a 2-D float or complex array, or raise.
 
     Integer and boolean arrays become float64; float32, float64 and complex
@@ -35,10 +35,21 @@ def as_array(name: str, value: Any) -> np.ndarray:
             f"{name} must be a 2-D array, got shape {arr.shape}"
             + (" (a bias is a column: reshape(-1, 1))" if arr.ndim == 1 else "")
         )
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise NonFiniteError(f"{name} holds a non-finite value {arr[bad].item()!r} at index {bad}")
     return arr
+
+
+def check_finite_after(Z1: np.ndarray, X: np.ndarray) -> None:
+    """Raise if ``Z1 = W1 X + b1`` is not finite, naming X when X is the cause.
+
+    Cheap on the hot path (one scan of Z1, which is much smaller than X when
+    d is large); the full scan of X runs only when something is wrong.
+    """
+    if not np.isfinite(Z1).all():
+        as_array("X", X)  # raises NonFiniteError naming X's entry, if it is X
+        raise NonFiniteError("W1 X + b1 overflows float64: the inputs or weights are too large")
 
 
 def _vote(*sizes: int) -> int:
@@ -53,9 +64,13 @@ def _expect(name: str, arr: np.ndarray, shape: tuple[int, int], meaning: str) ->
 
 
 def check_network(
-    params: Mapping[str, Any], X: Any, Y: Any | None = None
+    params: Mapping[str, Any], X: Any, Y: Any | None = None, *, scan_X: bool = True
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
     """Validate parameters, inputs and (optionally) targets together.
+
+    With ``scan_X=False`` the finiteness scan of X (the largest array) is left
+    to the caller, which must then call :func:`check_finite_after` on
+    ``W1 X + b1``: a NaN or infinity in X always reaches that product.
 
     Returns:
         The parameters as arrays, X as an array, and Y as an array or None.
@@ -72,7 +87,7 @@ def check_network(
     if missing:
         raise InputError(f"params is missing {missing}; it needs {list(PARAM_NAMES)}")
     P = {k: as_array(k, params[k]) for k in PARAM_NAMES}
-    Xa = as_array("X", X)
+    Xa = as_array("X", X, finite=scan_X)
     Ya = as_array("Y", Y) if Y is not None else None
     # Each width is carried by several arrays; take the majority so that the
     # error blames the odd one out (a transposed W2, not its neighbours).

@@ -67,6 +67,9 @@ class Activation:
         params: Parameter values used (read-only).
         derivative_from_output: f' written exactly in terms of a = f(z),
             or None when there is no such stable formula.
+        fused: optional ``z -> (f(z), f'(z))`` for real float64 ``z`` that
+            shares the work of the two (one exp for swish); used by
+            :meth:`value_and_derivative`, the backward pass's hot path.
     """
 
     name: str
@@ -77,6 +80,7 @@ class Activation:
     params: Mapping[str, float] = field(default_factory=dict, compare=False)
     derivative_from_output: ArrayFn | None = None
     rough: tuple[float, ...] = ()
+    fused: Callable[[Array], tuple[Array, Array]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -84,6 +88,17 @@ class Activation:
     def __call__(self, z: ArrayLike) -> Array:
         """Return ``self.value(z)``."""
         return self.value(z)
+
+    def value_and_derivative(self, z: Array) -> tuple[Array, Array]:
+        """``(f(z), f'(z))``, computed together when a fused kernel exists.
+
+        The fused kernels take real float64 arrays; anything else (complex
+        input for the complex step, other dtypes) uses value and derivative.
+        """
+        if self.fused is not None and isinstance(z, np.ndarray) and z.dtype == np.float64:
+            with np.errstate(over="ignore", under="ignore"):
+                return self.fused(z)
+        return self.value(z), self.derivative(z)
 
 
 def _elementwise(fn: ArrayFn) -> ArrayFn:
@@ -146,16 +161,87 @@ def _real_only(name: str, z: Array) -> None:
                         "use 'gelu_tanh' for the complex step, or real input")
 
 
+# ---- fused real float64 kernels: few passes, no temporaries beyond need ---
+# Callers hush overflow: exp(-z) = inf for z < -709 gives sigmoid 0, its limit.
+
+def _sigmoid_inplace(t: Array) -> Array:
+    """sigmoid(t) computed in t's own buffer: 1 / (1 + exp(-t))."""
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
+
+
+def _fused_swish(beta: float) -> Callable[[Array], tuple[Array, Array]]:
+    def fused(z: Array) -> tuple[Array, Array]:
+        s = _sigmoid_inplace(z * beta if beta != 1.0 else z.copy())
+        a = z * s
+        # f' = s + beta z s (1 - s) = s + beta a (1 - s); for beta = 1: a + s (1 - a)
+        if beta == 1.0:
+            d = np.subtract(1.0, a)
+            d *= s
+            d += a
+        else:
+            d = np.subtract(1.0, s)
+            d *= a
+            d *= beta
+            d += s
+        return a, d
+
+    return fused
+
+
+def _fused_leaky_relu(alpha: float) -> Callable[[Array], tuple[Array, Array]] | None:
+    if not 0.0 <= alpha <= 1.0:
+        return None  # max(z, alpha z) is the activation only for alpha in [0, 1]
+
+    def fused(z: Array) -> tuple[Array, Array]:
+        a = np.multiply(z, alpha)
+        positive = z > 0  # linear branch, left derivative at 0 (KINK_CONVENTION)
+        np.maximum(a, z, out=a)
+        if alpha == 0.0:
+            np.copyto(a, 0.0, where=~positive)  # -0.0 * z stays 0, not -0
+        d = positive.astype(np.float64)
+        if alpha != 0.0:
+            d *= 1.0 - alpha
+            d += alpha
+        return a, d
+
+    return fused
+
+
+def _fused_sigmoid(z: Array) -> tuple[Array, Array]:
+    e = np.maximum(z, -700.0)  # keeps exp(-z) finite; sigmoid(-700) ~ 1e-304
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    s = np.add(e, 1.0)
+    np.reciprocal(s, out=s)
+    d = np.multiply(s, s)
+    d *= e  # f' = e / (1 + e)^2, accurate in both tails
+    return s, d
+
+
+def _fused_tanh(z: Array) -> tuple[Array, Array]:
+    a = np.tanh(z)
+    return a, _sech2(z)
+
+
+def _fused_identity(z: Array) -> tuple[Array, Array]:
+    return z.copy(), np.ones_like(z)
+
+
 # ---- the catalog: value and derivative side by side -----------------------
 
 def _sigmoid_act() -> Activation:
     return Activation("sigmoid", _elementwise(_sigmoid), _elementwise(_dsigmoid),
-                      analytic=True, derivative_from_output=_elementwise(lambda a: a * (1.0 - a)))
+                      analytic=True, derivative_from_output=_elementwise(lambda a: a * (1.0 - a)),
+                      fused=_fused_sigmoid)
 
 
 def _tanh_act() -> Activation:
     return Activation("tanh", _elementwise(np.tanh), _elementwise(_sech2),
-                      analytic=True, derivative_from_output=_elementwise(lambda a: 1.0 - a * a))
+                      analytic=True, derivative_from_output=_elementwise(lambda a: 1.0 - a * a),
+                      fused=_fused_tanh)
 
 
 def _relu_act() -> Activation:
@@ -163,7 +249,7 @@ def _relu_act() -> Activation:
     deriv = _elementwise(lambda z: np.where(z.real > 0, 1.0, 0.0))
     from_out = _elementwise(lambda a: np.where(a.real > 0, 1.0, 0.0))
     return Activation("relu", value, deriv, kinks=(0.0,), analytic=True,
-                      derivative_from_output=from_out)
+                      derivative_from_output=from_out, fused=_fused_leaky_relu(0.0))
 
 
 def _leaky_relu_act(alpha: float) -> Activation:
@@ -172,13 +258,15 @@ def _leaky_relu_act(alpha: float) -> Activation:
     from_out = _elementwise(lambda a: np.where(a.real > 0, 1.0, alpha))
     return Activation("leaky_relu", value, deriv, kinks=(0.0,), analytic=True,
                       params={"alpha": alpha},
-                      derivative_from_output=from_out if alpha > 0 else None)
+                      derivative_from_output=from_out if alpha > 0 else None,
+                      fused=_fused_leaky_relu(alpha))
 
 
 def _swish_act(beta: float) -> Activation:
     value = _elementwise(lambda z: z * _sigmoid(beta * z))
     deriv = _elementwise(lambda z: _sigmoid(beta * z) + beta * z * _dsigmoid(beta * z))
-    return Activation("swish", value, deriv, analytic=True, params={"beta": beta})
+    return Activation("swish", value, deriv, analytic=True, params={"beta": beta},
+                      fused=_fused_swish(beta))
 
 
 _RSQRT2 = 1.0 / math.sqrt(2.0)
@@ -268,7 +356,7 @@ def _softsign_act() -> Activation:
 def _identity_act() -> Activation:
     return Activation("identity", _elementwise(lambda z: z.copy()),
                       _elementwise(np.ones_like), analytic=True,
-                      derivative_from_output=_elementwise(np.ones_like))
+                      derivative_from_output=_elementwise(np.ones_like), fused=_fused_identity)
 
 
 _SELU_SCALE = 1.0507009873554804934193349852946

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numeric._validate import PARAM_NAMES, check_network
+from numeric._validate import PARAM_NAMES, check_finite_after, check_network
 from numeric.activations import ACTIVATIONS, Activation, get_activation
 
 __all__ = ["init_params", "forward", "cost", "backward", "ActivationSpec"]
@@ -123,16 +123,31 @@ def backward(
         >>> G["dW1"].shape, G["db3"].shape
         ((4, 3), (2, 1))
     """
-    P, Xa, Ya = check_network(params, X, Y)
+    P, Xa, Ya = check_network(params, X, Y, scan_X=False)
     fa, ga = get_activation(f), get_activation(g)
-    c = _forward(P, Xa, fa, ga)
     m = Xa.shape[1]
-    dZ3 = c["A3"] - Ya
-    dZ2 = (P["W3"].T @ dZ3) * ga.derivative(c["Z2"])
-    dZ1 = (P["W2"].T @ dZ2) * fa.derivative(c["Z1"])
+    # Forward, keeping f'(Z1) and g'(Z2) from the same elementwise pass as
+    # A1 and A2 (one exp per entry for swish), and no other temporaries.
+    Z1 = P["W1"] @ Xa
+    Z1 += P["b1"]
+    check_finite_after(Z1, Xa)
+    A1, dA1 = fa.value_and_derivative(Z1)
+    Z2 = P["W2"] @ A1
+    Z2 += P["b2"]
+    A2, dA2 = ga.value_and_derivative(Z2)
+    Z3 = P["W3"] @ A2
+    Z3 += P["b3"]
+    dZ3 = _sigmoid(Z3)
+    dZ3 -= Ya  # dZ3 = A3 - Y
+    dZ2 = P["W3"].T @ dZ3
+    dZ2 *= dA2  # elementwise: (W3^T dZ3) * g'(Z2)
+    dZ1 = P["W2"].T @ dZ2
+    dZ1 *= dA1  # elementwise: (W2^T dZ2) * f'(Z1)
     grads = {}
-    for layer, dZ, A_prev in ((1, dZ1, Xa), (2, dZ2, c["A1"]), (3, dZ3, c["A2"])):
-        grads[f"dW{layer}"] = (dZ @ A_prev.T) / m
+    for layer, dZ, A_prev in ((1, dZ1, Xa), (2, dZ2, A1), (3, dZ3, A2)):
+        dW = dZ @ A_prev.T
+        dW /= m
+        grads[f"dW{layer}"] = dW
         grads[f"db{layer}"] = np.sum(dZ, axis=1, keepdims=True) / m
     out = {k: grads[k] for k in ("dW1", "db1", "dW2", "db2", "dW3", "db3")}
     if return_dZ:
