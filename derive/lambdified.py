@@ -18,12 +18,84 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive.activations import activation_expr, derivative_expr, numpy_function, sigmoid, z
+from derive.activations import NUMPY_NAMESPACE, activation_expr, derivative_expr, sigmoid, stable_form, z
 from derive.chain import ARTICLE, Network, derive_backward, derive_forward
 from derive.matrix import Apply, NumPyMatrixPrinter
 from numeric._validate import check_network
 
 __all__ = ["gradient_function", "GradientFunction"]
+
+
+# ------------------------------------------------- elementwise hot path
+class _ElementwisePrinter(NumPyMatrixPrinter):
+    """Prints two-branch Piecewise as ``where`` and ``x**-1`` as ``1/x``."""
+
+    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
+        if len(expr.args) == 2 and expr.args[1].cond == sp.true:
+            (a, cond), (b, _) = expr.args
+            return f"where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
+        return super()._print_Piecewise(expr)
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, 1000)}"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def _sigmoid_cse(exprs: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """``cse`` for lambdify that computes each sigmoid pair from one exp.
+
+    For every argument u, ``E = exp(-max(u, -700))``, ``s = 1/(1 + E)`` is
+    sigma(u) and ``c = E s`` is sigma(-u) = 1 - sigma(u) without cancellation.
+    Then sympy's own ``cse`` shares the rest (f and f' share their work).
+    """
+    args: dict[sp.Expr, tuple[sp.Symbol, sp.Symbol]] = {}
+    pre: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def pair(u: sp.Expr) -> tuple[sp.Symbol, sp.Symbol]:
+        if u not in args:
+            k = len(args)
+            E, s_, c = sp.symbols(f"_E{k} _s{k} _c{k}")
+            pre.extend([(E, _expneg(u)), (s_, 1 / (1 + E)), (c, E * s_)])
+            args[u] = (s_, c)
+        return args[u]
+
+    def rewrite(e: sp.Expr) -> sp.Expr:
+        a = e.args[0]
+        return pair(-a)[1] if a.could_extract_minus_sign() else pair(a)[0]
+
+    reduced = [e.replace(lambda x: isinstance(x, sigmoid), rewrite) for e in exprs]
+    more, reduced = sp.cse(reduced)
+    return pre + list(more), reduced
+
+
+class _expneg(sp.Function):
+    """``exp(-max(u, -700))``: finite for every float64 ``u``."""
+
+    nargs = 1
+
+
+_FAST_NAMESPACE = dict(NUMPY_NAMESPACE, _expneg=lambda u: np.exp(-np.maximum(u, -700.0)))
+
+
+def _value_and_derivative(expr: sp.Expr) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """One NumPy function returning ``(f(z), f'(z))``, sharing their work."""
+    pair = [stable_form(expr), stable_form(derivative_expr(expr))]
+    printer = _ElementwisePrinter({"fully_qualified_modules": False, "inline": True,
+                                   "allow_unknown_functions": True, "user_functions": {}})
+    fn = sp.lambdify(z, pair, modules=[_FAST_NAMESPACE, "numpy"], printer=printer,
+                     cse=_sigmoid_cse, docstring_limit=0)
+
+    def both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(over="ignore", under="ignore"):
+            a, d = fn(x)
+        shape, dtype = np.shape(x), np.result_type(x, np.float64)
+        return tuple(  # type: ignore[return-value]
+            v if np.shape(v) == shape and v.dtype == dtype else np.broadcast_to(np.asarray(v, dtype), shape).copy()
+            for v in (a, d)
+        )
+
+    return both
 
 
 @dataclass
@@ -68,13 +140,9 @@ class GradientFunction:
         self.net = net
         self.activations = dict(activations)
         self.derivatives = {k: derivative_expr(e) for k, e in self.activations.items()}
-        self._elementwise: dict[tuple[str, int], Callable[[np.ndarray], np.ndarray]] = {
-            ("sigma", 0): numpy_function(sigmoid(z)),
-            ("sigma", 1): numpy_function(derivative_expr(sigmoid(z))),
-        }
+        self._elementwise = {"sigma": _value_and_derivative(sigmoid(z))}
         for name, expr in self.activations.items():
-            self._elementwise[(name, 0)] = numpy_function(expr)
-            self._elementwise[(name, 1)] = numpy_function(self.derivatives[name])
+            self._elementwise[name] = _value_and_derivative(expr)
         self._grad_names = [f"d{p}" for p in net.parameter_names()]
         dZ_names = [f"dZ{l}" for l in range(1, net.depth + 1)]
         plan = [_compile(s.lhs, s.rhs, net) for s in derive_forward(net).steps + derive_backward(net).steps]
@@ -110,8 +178,8 @@ class GradientFunction:
         with np.errstate(over="ignore", under="ignore"):
             for pre, c in self._plan:
                 for name, fn, order, arg in pre:
-                    if name not in env:
-                        env[name] = self._elementwise[(fn, order)](env[arg])
+                    if name not in env:  # f(Z) and f'(Z) come from one pass
+                        env[f"{fn}_{arg}"], env[f"{fn}_d_{arg}"] = self._elementwise[fn](env[arg])
                 env[c.target] = c.fn(*(env[a] for a in c.args), m)
         out = {k: env[k] for k in self._grad_names}
         if return_dZ:
