@@ -158,3 +158,22 @@ def test_numeric_never_imports_sympy():
     code = "import sys, numeric, numeric.gradcheck, numeric.compare; print('sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_backward_names_a_non_finite_input_found_through_Z1(problem, bad):
+    """backward scans W1 X + b1 rather than all of X; the error still names X's entry."""
+    params, X, Y = problem
+    X = X.copy()
+    X[2, 3] = bad
+    params = dict(params, W1=params["W1"].copy())
+    params["W1"][:, 2] = 0.0  # even a zero column propagates: 0 * inf = nan
+    with pytest.raises(NonFiniteError, match=r"X holds a non-finite value .* at index \(2, 3\)"):
+        numeric.backward(params, X, Y)
+
+
+def test_backward_reports_overflow_of_W1_X():
+    params = numeric.init_params(2, 2, 2, seed=0)
+    params["W1"][:] = 1e308
+    with pytest.raises(NonFiniteError, match="W1 X \\+ b1 overflows float64"):
+        numeric.backward(params, np.full((2, 3), 1e10), np.ones((1, 3)))
