@@ -4,6 +4,10 @@ The network is a chain of operations (affine, elementwise, sigmoid + BCE),
 each with a matrix-form backward rule; the reverse pass records every step.
 Proofs are exact at concrete shapes (level 1) and numeric (level 3).
 
+``import derive`` is cheap: the public names below are loaded on first use
+(PEP 562), so the pytest plugin (:mod:`derive.plugin`) does not pull in sympy
+when pytest starts.
+
 Example:
     >>> import numpy as np, numeric, derive
     >>> grad_fn = derive.gradient_function(f="swish", g="leaky_relu")
@@ -17,38 +21,51 @@ Note: an unrelated PyPI distribution also installs a top-level package named
 
 from __future__ import annotations
 
-from derive.activations import CATALOG, activation_expr, sigmoid, softplus, z
-from derive.chain import ARTICLE, Network, derive_backward, derive_forward, formulas
-from derive.lambdified import GradientFunction, gradient_function
-from derive.proof import PROOF_SHAPES, ExactProof, prove_exact
-from derive.scalar import bce_simplification, sigmoid_derivative
-from derive.steps import Derivation, Step
-from derive.verify import VerifyReport, verify
-from numeric.errors import BackpropDeriveError, InputError, UnknownActivationError
+import importlib
+from typing import Any
 
-__all__ = [
-    "gradient_function",
-    "GradientFunction",
-    "verify",
-    "VerifyReport",
-    "derive_forward",
-    "derive_backward",
-    "formulas",
-    "prove_exact",
-    "ExactProof",
-    "PROOF_SHAPES",
-    "sigmoid_derivative",
-    "bce_simplification",
-    "activation_expr",
-    "CATALOG",
-    "sigmoid",
-    "softplus",
-    "z",
-    "Network",
-    "ARTICLE",
-    "Derivation",
-    "Step",
-    "BackpropDeriveError",
-    "InputError",
-    "UnknownActivationError",
-]
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "gradient_function": "derive.lambdified",
+    "GradientFunction": "derive.lambdified",
+    "check_backprop": "derive.check_backprop",
+    "assert_backprop_ok": "derive.check_backprop",
+    "BackpropReport": "derive.check_backprop",
+    "verify": "derive.verify",
+    "VerifyReport": "derive.verify",
+    "derive_forward": "derive.chain",
+    "derive_backward": "derive.chain",
+    "formulas": "derive.chain",
+    "Network": "derive.chain",
+    "ARTICLE": "derive.chain",
+    "prove_exact": "derive.proof",
+    "ExactProof": "derive.proof",
+    "PROOF_SHAPES": "derive.proof",
+    "sigmoid_derivative": "derive.scalar",
+    "bce_simplification": "derive.scalar",
+    "activation_expr": "derive.activations",
+    "CATALOG": "derive.activations",
+    "sigmoid": "derive.activations",
+    "softplus": "derive.activations",
+    "z": "derive.activations",
+    "Derivation": "derive.steps",
+    "Step": "derive.steps",
+    "BackpropDeriveError": "numeric.errors",
+    "InputError": "numeric.errors",
+    "UnknownActivationError": "numeric.errors",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

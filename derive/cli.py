@@ -57,7 +57,19 @@ def _run_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_verify]
+def _lazy(module: str) -> Callable[[argparse._SubParsersAction], None]:
+    """A command registered by ``module.register``."""
+
+    def add(sub: argparse._SubParsersAction) -> None:
+        __import__(module, fromlist=["register"]).register(sub)
+
+    return add
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_verify,
+    _lazy("derive.cmd_check_backprop"),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ SMOOTH_ANALYTIC = [k for k, a in numeric.ACTIVATIONS.items() if a.analytic and n
 
 
 def assert_grads_close(actual, expected, rtol, label="", atol=0.0):
-    """Entrywise ``|a - e| <= rtol |e| + max(atol, rtol * 1e-3 max|e|)`` per gradient.
+    """Entrywise ``|a - e| <= rtol |e| + max(atol, 1e-290, rtol * 1e-3 max|e|)`` per gradient.
 
     The small floor keeps entries that cancel to ~0 from demanding more than
     float64 can give; it is 1000 times tighter than ``rtol``.
@@ -29,7 +29,7 @@ def assert_grads_close(actual, expected, rtol, label="", atol=0.0):
     for k, e in expected.items():
         a = actual[k]
         assert a.shape == e.shape, f"{label}{k}: shape {a.shape} != {e.shape}"
-        floor = max(atol, rtol * 1e-3 * float(np.max(np.abs(e), initial=0.0)))
+        floor = max(atol, 1e-290, rtol * 1e-3 * float(np.max(np.abs(e), initial=0.0)))
         np.testing.assert_allclose(a, e, rtol=rtol, atol=floor, err_msg=f"{label}{k}")
 
 
