@@ -122,19 +122,29 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
     """The activation as a sympy expression in :data:`z`.
 
     Args:
-        spec: a catalog name (``"swish"``), or a sympy expression whose only
-            free symbol is named ``z``.
-        **params: catalog parameters, e.g. ``alpha=0.2`` for leaky_relu.
+        spec: a catalog name (``"swish"``), a sympy expression whose only
+            free symbol is named ``z``, or a string such as
+            ``"z * tanh(softplus(z))"``, read by the safe parser
+            :func:`derive.parser.parse_activation` (never ``eval``).
+        **params: catalog parameters, e.g. ``alpha=0.2`` for leaky_relu, or
+            the values of named parameters in an expression string.
 
     Raises:
-        UnknownActivationError: a name that is not in the catalog.
+        UnknownActivationError: a bare name that is not in the catalog.
+        ParseError: a string that is not a valid expression (names the column).
         InputError: unknown parameters, or an expression with other symbols.
 
     Example:
         >>> activation_expr("leaky_relu", alpha=0.2)
         Piecewise((z/5, z <= 0), (z, True))
+        >>> activation_expr("where(z > 0, z, alpha * z)", alpha=0.2)
+        Piecewise((z, z > 0), (z/5, True))
     """
     if isinstance(spec, str):
+        if spec not in CATALOG and (spec.strip() == "z" or not spec.strip().isidentifier() or len(spec) > 64):
+            from derive.parser import parse_activation  # here: the parser imports this module
+
+            return parse_activation(spec, params)
         if spec not in CATALOG:
             raise UnknownActivationError(
                 f"unknown activation {spec!r}; known: {', '.join(CATALOG)}"

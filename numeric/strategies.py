@@ -10,12 +10,21 @@ Public and documented so that users can write their own property tests::
         params, X, Y = problem.params, problem.X, problem.Y
         ...
 
+Activations and the points to test them at::
+
+    from numeric.strategies import activations, activation_points
+
+    @given(activations(), activation_points(min_value=-50, max_value=50))
+    def test_my_derivative(act, z):
+        ...
+
 Requires hypothesis (the ``test`` extra); ``import numeric`` does not load it.
 Bounds are keyword-only and validated up front.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +35,17 @@ from hypothesis.extra import numpy as hnp
 from numeric.activations import ACTIVATIONS, get_activation
 from numeric.compare import kink_distance
 
-__all__ = ["Problem", "shapes", "problems", "activation_names", "activation_pairs"]
+__all__ = [
+    "Problem",
+    "shapes",
+    "problems",
+    "activation_names",
+    "activation_pairs",
+    "activation_params",
+    "activations",
+    "activation_points",
+    "ACTIVATION_PARAM_RANGES",
+]
 
 
 @dataclass(frozen=True)
@@ -125,3 +144,95 @@ def problems(
 
         assume(kink_distance(params, X, get_activation(f), get_activation(g)) > kink_margin)
     return Problem(params, X, Y, f, g)
+
+
+# name -> parameter -> (low, high): ranges where each catalog activation is a sensible activation
+ACTIVATION_PARAM_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "leaky_relu": {"alpha": (0.001, 0.5)},
+    "swish": {"beta": (0.1, 5.0)},
+    "elu": {"alpha": (0.1, 3.0)},
+    "selu": {"scale": (0.5, 2.0), "alpha": (0.5, 2.0)},
+}
+
+
+def activation_params(name: str) -> st.SearchStrategy[dict[str, float]]:
+    """Parameter dicts for catalog activation ``name`` (``{}`` when it has none).
+
+    Example:
+        >>> activation_params("leaky_relu")  # doctest: +SKIP
+        # draws e.g. {'alpha': 0.13}
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; pass one of {', '.join(ACTIVATIONS)}")
+    ranges = ACTIVATION_PARAM_RANGES.get(name, {})
+    return st.fixed_dictionaries({
+        k: st.floats(lo, hi, allow_nan=False, allow_infinity=False) for k, (lo, hi) in ranges.items()
+    })
+
+
+def activations(*, names: Any = None, smooth_only: bool = False) -> st.SearchStrategy[Any]:
+    """Catalog :class:`numeric.Activation` objects, with drawn parameters.
+
+    Args:
+        names: restrict to these catalog names (default: all).
+        smooth_only: leave out activations with kinks.
+    """
+    pool = list(names) if names is not None else list(ACTIVATIONS)
+    unknown = [n for n in pool if n not in ACTIVATIONS]
+    if unknown or not pool:
+        raise ValueError(f"names must be catalog names, got {unknown or pool}; e.g. names=['tanh', 'swish']")
+    if smooth_only:
+        pool = [n for n in pool if not ACTIVATIONS[n].kinks]
+    return st.sampled_from(pool).flatmap(
+        lambda n: activation_params(n).map(lambda p: get_activation(n, **p)))
+
+
+_EXTREME_POINTS = (0.0, 1e-8, -1e-8, 1.0, -1.0, 30.0, -30.0, 700.0, -700.0, 800.0, -800.0, 1e4, -1e4)
+
+
+def activation_points(
+    *,
+    min_value: float = -1e4,
+    max_value: float = 1e4,
+    avoid: Any = (),
+    margin: float = 1e-6,
+) -> st.SearchStrategy[float]:
+    """Finite float64 inputs for an activation, mixing scales.
+
+    Draws moderate values (|z| <= 10), values spread over magnitudes 1e-8 to
+    ``max(|min_value|, |max_value|)``, the extremes (0, +-1e-8, +-1, +-30,
+    +-700, +-800, +-1e4) within the bounds, and anything in between.
+
+    Args:
+        min_value, max_value: bounds (finite, ``min_value < max_value``).
+        avoid: points to keep away from (kinks), at distance more than
+            ``margin * max(1, |b|)`` from each ``b``.
+        margin: relative margin around ``avoid``.
+
+    Example:
+        >>> activation_points(min_value=-50, max_value=50, avoid=[0.0])  # doctest: +SKIP
+    """
+    if not (math.isfinite(min_value) and math.isfinite(max_value) and min_value < max_value):
+        raise ValueError(f"need finite min_value < max_value, got {min_value!r}, {max_value!r}; "
+                         "e.g. min_value=-1e4, max_value=1e4")
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}; e.g. margin=1e-6")
+    avoid = tuple(float(b) for b in avoid)
+    top = max(abs(min_value), abs(max_value))
+    lo_exp = -8.0 if top > 1e-8 else math.log10(top) - 1
+    magnitudes = st.builds(
+        lambda sign, e: sign * 10.0 ** e,
+        st.sampled_from([-1.0, 1.0]),
+        st.floats(lo_exp, math.log10(top) if top > 0 else 0.0),
+    )
+    ends = [p for p in _EXTREME_POINTS if min_value <= p <= max_value]
+    parts = [
+        st.floats(max(min_value, -10.0), min(max_value, 10.0)) if min_value < 10 and max_value > -10 else None,
+        magnitudes.filter(lambda x: min_value <= x <= max_value),
+        st.sampled_from(ends) if ends else None,
+        st.floats(min_value, max_value),
+    ]
+    base = st.one_of([p for p in parts if p is not None])
+    if not avoid:
+        return base
+    return base.filter(lambda x: all(abs(x - b) > margin * max(1.0, abs(b)) for b in avoid))

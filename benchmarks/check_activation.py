@@ -1,0 +1,128 @@
+"""Latency of ``derive.check_activation`` and of ``backprop-derive check-activation``.
+
+Usage::
+
+    PYTHONPATH=. python3 benchmarks/check_activation.py [--repeats N] [--cli-runs N] [--names tanh swish ...]
+
+Prints a markdown table:
+
+* **warm**: median (min-max) of ``check_activation(name)`` in a process that
+  has run it before (imports done, per-expression caches filled); the issue
+  asks for under 1 s;
+* **uncached**: the same call after clearing derive's caches and sympy's
+  cache, i.e. the first check of that activation in a warm process;
+* **CLI cold**: wall time of a fresh ``python -m derive check-activation NAME``
+  process, start-up included; the issue asks for under 3 s.
+
+Every check runs with its defaults (40 hypothesis points, the network end to
+end).  Until the command is registered in ``derive.cli`` the CLI is invoked
+through ``derive.cmd_check_activation.register`` directly (same code path
+apart from argparse set-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _harness import Timing, markdown_table, measure  # noqa: E402
+
+import derive  # noqa: E402
+import derive.check_activation as ca  # noqa: E402
+
+_DIRECT = (
+    "import argparse, sys\n"
+    "from derive.cmd_check_activation import register\n"
+    "p = argparse.ArgumentParser(prog='backprop-derive'); register(p.add_subparsers())\n"
+    "a = p.parse_args(sys.argv[1:]); sys.exit(a.run(a))\n"
+)
+
+
+def _cli_command() -> list[str]:
+    """``python -m derive`` when check-activation is wired into the CLI, else the direct call."""
+    probe = subprocess.run([sys.executable, "-m", "derive", "check-activation", "--help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    if probe.returncode == 0:
+        return [sys.executable, "-m", "derive"]
+    return [sys.executable, "-c", _DIRECT]
+
+
+def _clear_caches() -> None:
+    import sympy
+
+    from derive import lambdified
+
+    ca._ANALYSES.clear()
+    ca._SIMPLE_CACHE.clear()
+    lambdified._cached.cache_clear()
+    sympy.core.cache.clear_cache()
+
+
+def _uncached(name: str, repeats: int) -> Timing:
+    samples = []
+    for _ in range(repeats):
+        _clear_caches()
+        t0 = time.perf_counter()
+        ca.check_activation(name)
+        samples.append(time.perf_counter() - t0)
+    return Timing(samples)
+
+
+def _cli(cmd: list[str], args: list[str], runs: int) -> tuple[Timing, int]:
+    samples, code = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = subprocess.run([*cmd, "check-activation", *args], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+        samples.append(time.perf_counter() - t0)
+        code = out.returncode
+    return Timing(samples), code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7, help="warm repeats per activation (default 7)")
+    parser.add_argument("--uncached", type=int, default=3, help="uncached repeats per activation (default 3)")
+    parser.add_argument("--cli-runs", type=int, default=3, help="fresh CLI processes per case (default 3)")
+    parser.add_argument("--names", nargs="*", default=list(derive.CATALOG), help="catalog activations to time")
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    ca.check_activation("identity")  # first call in the process: hypothesis and lambdify warm up
+    first = time.perf_counter() - t0
+
+    uncached = {name: _uncached(name, args.uncached) for name in args.names}
+    warm = measure({name: (lambda n=name: ca.check_activation(n)) for name in args.names},
+                   repeats=args.repeats, warmup=1)
+    rows = [[name, warm[name].ms(), uncached[name].ms()] for name in args.names]
+    print(f"check_activation latency, ms: median (min-max); first call in a fresh process "
+          f"(any activation) {first * 1e3:.0f} ms\n")
+    print(markdown_table(["activation", "warm", "uncached (first check of it)"], rows))
+    worst = max(t.median for t in warm.values())
+    print(f"\nworst warm median: {worst:.3f} s (limit 1 s) -> {'ok' if worst < 1 else 'TOO SLOW'}")
+
+    cmd = _cli_command()
+    how = "python -m derive" if cmd[1] == "-m" else "direct call of derive.cmd_check_activation"
+    cases = [["tanh"], ["gelu_tanh"], ["z*tanh(softplus(z))", "--derivative",
+                                       "tanh(softplus(z)) + z*sigmoid(z)*(1 - tanh(softplus(z))**2)"]]
+    cli_rows = []
+    worst_cli = 0.0
+    for case in cases:
+        timing, code = _cli(cmd, case, args.cli_runs)
+        worst_cli = max(worst_cli, timing.median)
+        cli_rows.append([" ".join(case)[:60], f"{timing.median:.2f} ({timing.min:.2f}-{timing.max:.2f})", code])
+    print(f"\nCLI cold start ({how}), s: median (min-max) over {args.cli_runs} fresh processes\n")
+    print(markdown_table(["arguments", "wall time", "exit code"], cli_rows))
+    print(f"\nworst CLI median: {worst_cli:.2f} s (limit 3 s) -> {'ok' if worst_cli < 3 else 'TOO SLOW'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

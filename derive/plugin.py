@@ -1,0 +1,102 @@
+"""pytest plugin: check your own activations and backprop in your test suite.
+
+Registered under the ``pytest11`` entry point, so it is active wherever
+backprop-derive is installed.  Loading it imports no sympy (and nothing from
+:mod:`derive.check_activation`): the symbolic machinery loads the first time
+a check runs, so pytest start-up stays fast.
+
+Example::
+
+    import numpy as np
+    from derive.plugin import assert_activation_ok
+
+    def test_my_softplus():
+        assert_activation_ok(
+            "log(1 + exp(z))",
+            derivative="sigmoid(z)",
+            numpy_value=lambda z: np.logaddexp(0.0, z),
+        )
+
+    def test_with_fixture(activation_check):        # the same helper as a fixture
+        activation_check("swish", numpy_value=my_swish, numpy_derivative=my_swish_grad)
+
+    def test_my_backprop(backprop_check):          # a hand-written backward(params, X, Y)
+        backprop_check(mynet.backward, f="swish", g="leaky_relu")
+
+A failing check raises ``AssertionError`` whose message lists every fault
+with its counterexample (the point, the value obtained and the true value),
+followed by the full report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from derive.check_activation import ActivationReport
+    from derive.check_backprop import BackpropReport
+
+__all__ = ["assert_activation_ok", "check_activation_fixture", "assert_backprop_ok", "check_backprop_fixture"]
+
+
+def assert_activation_ok(activation: Any, **kwargs: Any) -> "ActivationReport":
+    """Run :func:`derive.check_activation` and fail the test on any fault.
+
+    Args:
+        activation: a catalog name, a sympy expression or a string in ``z``.
+        **kwargs: passed on (``derivative``, ``numpy_value``,
+            ``numpy_derivative``, ``params``, ``seed``, ...).
+
+    Returns:
+        The report, when the check passes.
+
+    Raises:
+        AssertionError: the check found a fault; the message gives each
+            counterexample.
+
+    Example:
+        >>> assert_activation_ok("tanh", derivative="1 - tanh(z)**2").ok
+        True
+    """
+    __tracebackhide__ = True
+    from derive.check_activation import check_activation  # sympy loads here, not at plugin load
+
+    report = check_activation(activation, **kwargs)
+    if not report.ok:
+        faults = "\n".join(f"  - {f}" for f in report.faults)
+        raise AssertionError(f"activation check failed for {report.activation}:\n{faults}\n\n{report}")
+    return report
+
+
+@pytest.fixture(name="activation_check")
+def check_activation_fixture() -> Callable[..., "ActivationReport"]:
+    """The fixture ``activation_check``: :func:`assert_activation_ok` as a callable."""
+    return assert_activation_ok
+
+
+def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "BackpropReport":
+    """Run :func:`derive.check_backprop` on a hand-written ``backward(params, X, Y)``
+    and fail the test with the whole report unless every gradient is right.
+
+    Args:
+        backward: returns dW1 db1 dW2 db2 dW3 db3 (dZ1..dZ3 optional).
+        **kwargs: passed on (``f``, ``g``, ``max_examples``, ``seed``, ``at_kinks``...).
+            Works inside a user's own ``@given`` test too (no nested search).
+
+    Example:
+        >>> import numeric
+        >>> assert_backprop_ok(lambda P, X, Y: numeric.backward(P, X, Y), max_examples=5).ok
+        True
+    """
+    __tracebackhide__ = True
+    from derive.check_backprop import assert_backprop_ok as _check  # sympy loads here, not at plugin load
+
+    return _check(backward, **kwargs)
+
+
+@pytest.fixture(name="backprop_check")
+def check_backprop_fixture() -> Callable[..., "BackpropReport"]:
+    """The fixture ``backprop_check``: :func:`assert_backprop_ok` as a callable."""
+    return assert_backprop_ok
