@@ -1,0 +1,202 @@
+"""Collect everything the network report shows: derive, prove, check.
+
+:func:`collect_network` runs each stage and returns a
+:class:`NetworkReport`, the only input of the pure renderer
+:func:`derive.report.latex.render_network`.  Nothing here formats LaTeX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+import numeric
+from derive.activations import CATALOG, activation_expr, derivative_expr, numpy_function
+from derive.chain import ARTICLE, derive_backward, derive_forward
+from derive.lambdified import gradient_function
+from derive.proof import PROOF_SHAPES, ExactProof, prove_exact
+from derive.report.activation_info import ActivationInfo, activation_info
+from derive.report.errata import Erratum, errata
+from derive.report.figures import Curve, StepSweep, activation_curves, step_sweep
+from derive.report.index_form import IndexEquation, index_rules, layer_index_forms
+from derive.report.matrix_chain import MatrixChain, matrix_chains
+from derive.scalar import bce_simplification, sigmoid_derivative
+from derive.steps import Derivation
+from derive.verify import NUMERIC_SHAPES, NumericCheck, check_numeric
+from numeric.compare import compare_gradients, draw_problem
+from numeric.errors import UnknownActivationError
+from numeric.gradcheck import numerical_gradient
+
+__all__ = ["NetworkReport", "collect_network", "report_name", "resolve", "cached_network"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class NetworkReport:
+    """Every object the network report prints, each already checked."""
+
+    f: ActivationInfo
+    g: ActivationInfo
+    forward: Derivation
+    backward: Derivation
+    scalar: list[Derivation]
+    chains: list[MatrixChain]
+    rules: list[IndexEquation]
+    index_forms: list[IndexEquation]
+    proofs: list[ExactProof]
+    numeric: list[NumericCheck]
+    errata: list[Erratum]
+    curves: dict[str, tuple[Curve, Curve]]
+    sweep: StepSweep | None
+    seed: int
+    custom: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def failures(self) -> list[str]:
+        """What did not check out (empty when everything passed)."""
+        out = [f"scalar derivation '{d.title}'" for d in self.scalar if not d.ok]
+        out += [f"matrix chain {c.name}" for c in self.chains if not c.ok]
+        out += [f"index rule '{r.name}'" for r in self.rules if not r.ok]
+        out += [f"index form {r.name}" for r in self.index_forms if not r.ok]
+        out += [f"exact proof at {p.shape}: {p.failures[:2]}" for p in self.proofs if not p.ok]
+        out += [f"numeric check f={c.f}, g={c.g} at {c.shape}: {c.worst}" for c in self.numeric if not c.ok]
+        out += [f"output form of {a.role}" for a in (self.f, self.g) if not a.output_ok]
+        out += [f"erratum '{e.title}'" for e in self.errata if not e.ok]
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures()
+
+
+def report_name(f: str, g: str) -> str:
+    """The report's file stem: ``network-swish-leaky_relu``.
+
+    Text that is not a catalog name gets a short hash after its slug, so two
+    expressions with the same slug do not overwrite each other's report.
+
+    Example:
+        >>> report_name("swish", "leaky_relu")
+        'network-swish-leaky_relu'
+    """
+    import hashlib
+
+    from derive.report.escape import file_slug
+
+    def part(spec: str) -> str:
+        if spec in CATALOG:
+            return spec
+        return f"{file_slug(spec, limit=24)}-{hashlib.sha256(spec.encode()).hexdigest()[:6]}"
+
+    return f"network-{part(f)}-{part(g)}"
+
+
+def resolve(spec: str) -> Any:
+    """A catalog name as is; any other text parsed safely to a sympy expression.
+
+    Raises:
+        UnknownActivationError: not a name, and no safe parser is available.
+        InputError: the parser refused the text (its message names the column).
+    """
+    if spec in CATALOG:
+        return spec
+    try:
+        return activation_expr(spec)
+    except UnknownActivationError:
+        try:
+            from derive.parser import parse_activation
+        except ImportError:
+            raise
+        return parse_activation(spec)
+
+
+def _numeric_side(spec: Any) -> tuple[Any, bool]:
+    """A numeric activation for the hand-written side, and whether it is the catalog's."""
+    if isinstance(spec, str) and spec in numeric.ACTIVATIONS:
+        return numeric.get_activation(spec), True
+    expr = activation_expr(spec)
+    return numeric.get_activation((numpy_function(expr), numpy_function(derivative_expr(expr)))), False
+
+
+def _check_custom(f: Any, g: Any, names: tuple[str, str], shape: Sequence[int], seed: int) -> NumericCheck:
+    """Level 3 for activations outside the catalog: the hand-written network
+    backprop runs on the lambdified activation and its derivative."""
+    fa, _ = _numeric_side(f)
+    ga, _ = _numeric_side(g)
+    params, X, Y = draw_problem(*shape, f=fa, g=ga, seed=seed)
+    derived = gradient_function(activation_expr(f), activation_expr(g))(params, X, Y)
+    hand = numeric.backward(params, X, Y, fa, ga)
+    errors = {
+        "lambdified vs hand-written": compare_gradients(derived, hand),
+        "hand-written vs central differences": compare_gradients(
+            hand, numerical_gradient(params, X, Y, fa, ga, method="central")
+        ),
+    }
+    return NumericCheck(names[0], names[1], tuple(shape), seed, errors)
+
+
+def collect_network(
+    f: str = "swish",
+    g: str = "leaky_relu",
+    *,
+    seed: int = 0,
+    proof_shapes: Sequence[Sequence[int]] = PROOF_SHAPES,
+    numeric_shapes: Sequence[Sequence[int]] = NUMERIC_SHAPES,
+    progress: Progress | None = None,
+) -> NetworkReport:
+    """Derive, prove and check everything the network report shows.
+
+    Args:
+        f, g: catalog names, or expressions that
+            :func:`derive.activations.activation_expr` accepts.
+        seed: seed of the numeric problems (shape i uses ``seed + i``).
+        proof_shapes, numeric_shapes: (d, n, p, q, m) for levels 1 and 3.
+        progress: called with one line per stage.
+
+    Raises:
+        UnknownActivationError, InputError: an activation that cannot be used.
+    """
+    say = progress or (lambda msg: None)
+    say("derive: forward and backward passes, scalar facts, index forms, activations")
+    custom = not (f in CATALOG and g in CATALOG)
+    f_spec, g_spec = resolve(f), resolve(g)
+    f_info, g_info = activation_info("f", f_spec, name=f), activation_info("g", g_spec, name=g)
+    forward, backward = derive_forward(ARTICLE), derive_backward(ARTICLE)
+    scalar = [sigmoid_derivative(), bce_simplification()]
+    chains = matrix_chains(backward)
+    rules = index_rules()
+    forms = layer_index_forms()
+    proofs = []
+    for shape in proof_shapes:
+        say(f"prove: exact at (d, n, p, q, m) = {tuple(shape)}")
+        proofs.append(prove_exact(shape))
+    checks = []
+    for i, shape in enumerate(numeric_shapes):
+        say(f"check: f={f}, g={g} at (d, n, p, q, m) = {tuple(shape)}")
+        if custom:
+            checks.append(_check_custom(f_spec, g_spec, (f, g), shape, seed + i))
+        else:
+            checks.append(check_numeric(f, g, shape, seed=seed + i))
+    say("check: errata of the article, figure data")
+    curves = {
+        "f": activation_curves(f_info.expr, f_info.deriv, [float(k.at) for k in f_info.kinks]),
+        "g": activation_curves(g_info.expr, g_info.deriv, [float(k.at) for k in g_info.kinks]),
+    }
+    fa, f_cat = _numeric_side(f_spec)
+    ga, g_cat = _numeric_side(g_spec)
+    sweep = step_sweep(f_spec if f_cat else activation_expr(f_spec), g_spec if g_cat else activation_expr(g_spec),
+                       numeric_f=fa, numeric_g=ga)
+    return NetworkReport(
+        f_info, g_info, forward, backward, scalar, chains, rules, forms, proofs, checks,
+        errata(), curves, sweep, seed, custom,
+    )
+
+
+@lru_cache(maxsize=4)
+def cached_network(f: str = "swish", g: str = "leaky_relu", seed: int = 0) -> NetworkReport:
+    """:func:`collect_network` with the default shapes, cached per process
+    (the tests render the default report more than once)."""
+    return collect_network(f, g, seed=seed)
+
