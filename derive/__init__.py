@@ -28,6 +28,11 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "gradient_function": "derive.lambdified",
     "GradientFunction": "derive.lambdified",
+    "check_activation": "derive.check_activation",
+    "ActivationReport": "derive.check_activation",
+    "StepTimeout": "derive.check_activation",
+    "parse_activation": "derive.parser",
+    "ParseError": "derive.parser",
     "check_backprop": "derive.check_backprop",
     "assert_backprop_ok": "derive.check_backprop",
     "BackpropReport": "derive.check_backprop",

@@ -68,6 +68,8 @@ def _lazy(module: str) -> Callable[[argparse._SubParsersAction], None]:
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_verify,
+    _lazy("derive.cmd_report"),
+    _lazy("derive.cmd_check_activation"),
     _lazy("derive.cmd_check_backprop"),
 ]
 
