@@ -128,8 +128,9 @@ def backward(
     m = Xa.shape[1]
     # Forward, keeping f'(Z1) and g'(Z2) from the same elementwise pass as
     # A1 and A2 (one exp per entry for swish), and no other temporaries.
-    Z1 = P["W1"] @ Xa
-    Z1 += P["b1"]
+    with np.errstate(invalid="ignore", over="ignore"):  # reported just below, by name
+        Z1 = P["W1"] @ Xa
+        Z1 += P["b1"]
     check_finite_after(Z1, Xa)
     A1, dA1 = fa.value_and_derivative(Z1)
     Z2 = P["W2"] @ A1
