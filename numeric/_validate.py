@@ -41,15 +41,15 @@ def as_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
     return arr
 
 
-def check_finite_after(Z1: np.ndarray, X: np.ndarray) -> None:
-    """Raise if ``Z1 = W1 X + b1`` is not finite, naming X when X is the cause.
+def raise_non_finite(X: np.ndarray) -> None:
+    """Raise for a non-finite ``W1 X + b1``, naming X's entry when X is the cause.
 
-    Cheap on the hot path (one scan of Z1, which is much smaller than X when
-    d is large); the full scan of X runs only when something is wrong.
+    The backward pass checks ``W1 X + b1`` (a NaN or infinity in X always
+    reaches it) instead of scanning all of X on every call; the full scan of
+    X runs only here, when something is already wrong.
     """
-    if not np.isfinite(Z1).all():
-        as_array("X", X)  # raises NonFiniteError naming X's entry, if it is X
-        raise NonFiniteError("W1 X + b1 overflows float64: the inputs or weights are too large")
+    as_array("X", X)  # raises NonFiniteError naming X's entry, if it is X
+    raise NonFiniteError("W1 X + b1 overflows float64: the inputs or weights are too large")
 
 
 def _vote(*sizes: int) -> int:
@@ -69,8 +69,8 @@ def check_network(
     """Validate parameters, inputs and (optionally) targets together.
 
     With ``scan_X=False`` the finiteness scan of X (the largest array) is left
-    to the caller, which must then call :func:`check_finite_after` on
-    ``W1 X + b1``: a NaN or infinity in X always reaches that product.
+    to the caller, which must then check ``W1 X + b1`` (a NaN or infinity in
+    X always reaches that product) and call :func:`raise_non_finite`.
 
     Returns:
         The parameters as arrays, X as an array, and Y as an array or None.

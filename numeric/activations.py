@@ -67,9 +67,10 @@ class Activation:
         params: Parameter values used (read-only).
         derivative_from_output: f' written exactly in terms of a = f(z),
             or None when there is no such stable formula.
-        fused: optional ``z -> (f(z), f'(z))`` for real float64 ``z`` that
-            shares the work of the two (one exp for swish); used by
-            :meth:`value_and_derivative`, the backward pass's hot path.
+        fused: optional kernel ``(z, a, d)`` writing f(z) into ``a`` and
+            f'(z) into ``d`` for real float64 arrays, sharing the work of the
+            two (one exp for swish) and using ``z`` as scratch; the backward
+            pass runs it block by block (:meth:`value_and_derivative`).
     """
 
     name: str
@@ -80,7 +81,7 @@ class Activation:
     params: Mapping[str, float] = field(default_factory=dict, compare=False)
     derivative_from_output: ArrayFn | None = None
     rough: tuple[float, ...] = ()
-    fused: Callable[[Array], tuple[Array, Array]] | None = field(default=None, compare=False)
+    fused: Callable[[Array, Array, Array], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -89,15 +90,21 @@ class Activation:
         """Return ``self.value(z)``."""
         return self.value(z)
 
-    def value_and_derivative(self, z: Array) -> tuple[Array, Array]:
+    def value_and_derivative(self, z: Array, *, overwrite: bool = False) -> tuple[Array, Array]:
         """``(f(z), f'(z))``, computed together when a fused kernel exists.
+
+        Args:
+            z: the input.
+            overwrite: the fused kernel may destroy ``z`` (saves a copy).
 
         The fused kernels take real float64 arrays; anything else (complex
         input for the complex step, other dtypes) uses value and derivative.
         """
         if self.fused is not None and isinstance(z, np.ndarray) and z.dtype == np.float64:
+            a, d = np.empty_like(z), np.empty_like(z)
             with np.errstate(over="ignore", under="ignore"):
-                return self.fused(z)
+                self.fused(z if overwrite else z.copy(), a, d)
+            return a, d
         return self.value(z), self.derivative(z)
 
 
@@ -161,73 +168,72 @@ def _real_only(name: str, z: Array) -> None:
                         "use 'gelu_tanh' for the complex step, or real input")
 
 
-# ---- fused real float64 kernels: few passes, no temporaries beyond need ---
-# Callers hush overflow: exp(-z) = inf for z < -709 gives sigmoid 0, its limit.
-
-def _sigmoid_inplace(t: Array) -> Array:
-    """sigmoid(t) computed in t's own buffer: 1 / (1 + exp(-t))."""
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.reciprocal(t, out=t)
+# ---- fused real float64 kernels ------------------------------------------
+# Each writes f(z) into ``a`` and f'(z) into ``d`` and may use ``z`` as scratch
+# (its content is lost): no allocation at all, so that the backward pass can
+# run them block by block in cache.  Callers hush overflow: exp(-z) = inf for
+# z < -709 gives sigmoid 0, its limit.
+Kernel = Callable[[Array, Array, Array], None]
 
 
-def _fused_swish(beta: float) -> Callable[[Array], tuple[Array, Array]]:
-    def fused(z: Array) -> tuple[Array, Array]:
-        s = _sigmoid_inplace(z * beta if beta != 1.0 else z.copy())
-        a = z * s
-        # f' = s + beta z s (1 - s) = s + beta a (1 - s); for beta = 1: a + s (1 - a)
-        if beta == 1.0:
-            d = np.subtract(1.0, a)
-            d *= s
-            d += a
-        else:
-            d = np.subtract(1.0, s)
-            d *= a
-            d *= beta
-            d += s
-        return a, d
+def _fused_swish(beta: float) -> Kernel:
+    def fused(z: Array, a: Array, d: Array) -> None:
+        np.multiply(z, -beta, out=d)
+        np.exp(d, out=d)
+        d += 1.0
+        np.reciprocal(d, out=d)  # d = s = sigmoid(beta z)
+        np.multiply(z, d, out=a)  # a = z s
+        np.subtract(1.0, d, out=z)  # z = 1 - s
+        z *= a
+        if beta != 1.0:
+            z *= beta
+        d += z  # f' = s + beta a (1 - s)
 
     return fused
 
 
-def _fused_leaky_relu(alpha: float) -> Callable[[Array], tuple[Array, Array]] | None:
+def _fused_leaky_relu(alpha: float) -> Kernel | None:
     if not 0.0 <= alpha <= 1.0:
         return None  # max(z, alpha z) is the activation only for alpha in [0, 1]
 
-    def fused(z: Array) -> tuple[Array, Array]:
-        a = np.multiply(z, alpha)
-        positive = z > 0  # linear branch, left derivative at 0 (KINK_CONVENTION)
-        np.maximum(a, z, out=a)
+    def fused(z: Array, a: Array, d: Array) -> None:
         if alpha == 0.0:
-            np.copyto(a, 0.0, where=~positive)  # -0.0 * z stays 0, not -0
-        d = positive.astype(np.float64)
+            np.maximum(z, 0.0, out=a)
+        else:
+            np.multiply(z, alpha, out=a)
+            np.maximum(a, z, out=a)
+        np.greater(z, 0.0, out=d)  # linear branch; left derivative at 0 (KINK_CONVENTION)
         if alpha != 0.0:
             d *= 1.0 - alpha
             d += alpha
-        return a, d
 
     return fused
 
 
-def _fused_sigmoid(z: Array) -> tuple[Array, Array]:
-    e = np.maximum(z, -700.0)  # keeps exp(-z) finite; sigmoid(-700) ~ 1e-304
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    s = np.add(e, 1.0)
-    np.reciprocal(s, out=s)
-    d = np.multiply(s, s)
-    d *= e  # f' = e / (1 + e)^2, accurate in both tails
-    return s, d
+def _fused_sigmoid(z: Array, a: Array, d: Array) -> None:
+    np.maximum(z, -700.0, out=d)  # keeps exp(-z) finite; sigmoid(-700) ~ 1e-304
+    np.negative(d, out=d)
+    np.exp(d, out=d)  # d = e = exp(-z)
+    np.add(d, 1.0, out=a)
+    np.reciprocal(a, out=a)  # a = 1 / (1 + e)
+    d *= a
+    d *= a  # f' = e / (1 + e)^2, accurate in both tails
 
 
-def _fused_tanh(z: Array) -> tuple[Array, Array]:
-    a = np.tanh(z)
-    return a, _sech2(z)
+def _fused_tanh(z: Array, a: Array, d: Array) -> None:
+    np.tanh(z, out=a)
+    np.abs(z, out=d)
+    d *= -2.0
+    np.exp(d, out=d)  # e = exp(-2|z|) <= 1
+    np.add(d, 1.0, out=z)
+    d /= z
+    d /= z
+    d *= 4.0  # sech^2 z = 4 e / (1 + e)^2, no cancellation for large |z|
 
 
-def _fused_identity(z: Array) -> tuple[Array, Array]:
-    return z.copy(), np.ones_like(z)
+def _fused_identity(z: Array, a: Array, d: Array) -> None:
+    np.copyto(a, z)
+    d.fill(1.0)
 
 
 # ---- the catalog: value and derivative side by side -----------------------

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numeric._validate import PARAM_NAMES, check_finite_after, check_network
+from numeric._blocks import row_blocks
+from numeric._validate import PARAM_NAMES, check_network, raise_non_finite
 from numeric.activations import ACTIVATIONS, Activation, get_activation
 
 __all__ = ["init_params", "forward", "cost", "backward", "ActivationSpec"]
@@ -56,6 +57,39 @@ def _forward(P: Mapping[str, np.ndarray], X: np.ndarray, fa: Activation, ga: Act
     Z3 = P["W3"] @ A2 + P["b3"]
     A3 = _sigmoid(Z3)
     return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3, "A3": A3}
+
+
+def _activate(Z: np.ndarray, b: np.ndarray, act: Activation) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``A = act(Z + b)`` and ``act'(Z + b)`` in one blocked pass; ``Z`` is
+    used as scratch.  Also says whether ``Z + b`` was finite everywhere."""
+    dtype = np.result_type(Z, np.float64)
+    A, dA = np.empty(Z.shape, dtype), np.empty(Z.shape, dtype)
+    kernel = act.fused if Z.dtype == np.float64 else None
+
+    def work(rows: slice) -> bool:
+        z = Z[rows]
+        z += b[rows]
+        finite = bool(np.isfinite(z).all())
+        with np.errstate(over="ignore", under="ignore"):
+            if kernel is not None:
+                kernel(z, A[rows], dA[rows])  # f and f' from one exp (swish)
+            else:
+                A[rows], dA[rows] = act.value(z), act.derivative(z)
+        return finite
+
+    return A, dA, all(row_blocks(*Z.shape, work))
+
+
+def _multiply_and_sum(G: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``G *= D`` in place, block by block, returning G's row sums as a column."""
+
+    def work(rows: slice) -> np.ndarray:
+        g = G[rows]
+        g *= D[rows]
+        return np.sum(g, axis=1)
+
+    sums = row_blocks(*G.shape, work)
+    return np.concatenate(sums).reshape(-1, 1) if sums else np.zeros((G.shape[0], 1), G.dtype)
 
 
 def forward(
@@ -126,30 +160,25 @@ def backward(
     P, Xa, Ya = check_network(params, X, Y, scan_X=False)
     fa, ga = get_activation(f), get_activation(g)
     m = Xa.shape[1]
-    # Forward, keeping f'(Z1) and g'(Z2) from the same elementwise pass as
-    # A1 and A2 (one exp per entry for swish), and no other temporaries.
-    with np.errstate(invalid="ignore", over="ignore"):  # reported just below, by name
+    with np.errstate(invalid="ignore", over="ignore"):  # a non-finite X is reported below, by name
         Z1 = P["W1"] @ Xa
-        Z1 += P["b1"]
-    check_finite_after(Z1, Xa)
-    A1, dA1 = fa.value_and_derivative(Z1)
-    Z2 = P["W2"] @ A1
-    Z2 += P["b2"]
-    A2, dA2 = ga.value_and_derivative(Z2)
+    A1, dA1, finite = _activate(Z1, P["b1"], fa)  # Z1 is consumed: backward needs A1, f'(Z1)
+    if not finite:
+        raise_non_finite(Xa)
+    A2, dA2, _ = _activate(P["W2"] @ A1, P["b2"], ga)
     Z3 = P["W3"] @ A2
     Z3 += P["b3"]
     dZ3 = _sigmoid(Z3)
     dZ3 -= Ya  # dZ3 = A3 - Y
     dZ2 = P["W3"].T @ dZ3
-    dZ2 *= dA2  # elementwise: (W3^T dZ3) * g'(Z2)
+    db2 = _multiply_and_sum(dZ2, dA2)  # dZ2 = (W3^T dZ3) * g'(Z2), elementwise
     dZ1 = P["W2"].T @ dZ2
-    dZ1 *= dA1  # elementwise: (W2^T dZ2) * f'(Z1)
-    grads = {}
+    db1 = _multiply_and_sum(dZ1, dA1)  # dZ1 = (W2^T dZ2) * f'(Z1)
+    grads = {"db1": db1 / m, "db2": db2 / m, "db3": np.sum(dZ3, axis=1, keepdims=True) / m}
     for layer, dZ, A_prev in ((1, dZ1, Xa), (2, dZ2, A1), (3, dZ3, A2)):
         dW = dZ @ A_prev.T
         dW /= m
         grads[f"dW{layer}"] = dW
-        grads[f"db{layer}"] = np.sum(dZ, axis=1, keepdims=True) / m
     out = {k: grads[k] for k in ("dW1", "db1", "dW2", "db2", "dW3", "db3")}
     if return_dZ:
         out.update(dZ1=dZ1, dZ2=dZ2, dZ3=dZ3)
