@@ -20,7 +20,7 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive.activations import NUMPY_NAMESPACE, activation_expr, derivative_expr, sigmoid, stable_form, z
 from derive.chain import ARTICLE, Network, derive_backward, derive_forward
-from derive.matrix import Apply, NumPyMatrixPrinter
+from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
 from numeric._validate import check_network
 
 __all__ = ["gradient_function", "GradientFunction"]
@@ -28,11 +28,16 @@ __all__ = ["gradient_function", "GradientFunction"]
 
 # ------------------------------------------------- elementwise hot path
 class _ElementwisePrinter(NumPyMatrixPrinter):
-    """Prints two-branch Piecewise as ``where`` and ``x**-1`` as ``1/x``."""
+    """Prints ``x**-1`` as ``1/x``, and a two-branch Piecewise as ``where``,
+    or, when both branches are finite linear functions of z (relu,
+    leaky_relu and their derivatives), as the blend ``b + (a - b) * cond``,
+    which is exact there and several times faster than a masked select."""
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         if len(expr.args) == 2 and expr.args[1].cond == sp.true:
             (a, cond), (b, _) = expr.args
+            if all(_finite_linear(e) for e in (a, b)):
+                return f"({self._print(b)} + {self.parenthesize(sp.expand(a - b), 1000)} * {self._print(cond)})"
             return f"where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
         return super()._print_Piecewise(expr)
 
@@ -40,6 +45,14 @@ class _ElementwisePrinter(NumPyMatrixPrinter):
         if expr.exp == -1:
             return f"1/{self.parenthesize(expr.base, 1000)}"
         return super()._print_Pow(expr, rational=rational)
+
+
+def _finite_linear(e: sp.Expr) -> bool:
+    """``c0 + c1 z`` with finite numeric c0, c1 (no overflow, no NaN for finite z)."""
+    if not e.free_symbols <= {z} or not e.is_polynomial(z):
+        return False
+    poly = sp.Poly(e, z)
+    return poly.degree() <= 1 and all(c.is_finite for c in poly.all_coeffs())
 
 
 def _sigmoid_cse(exprs: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
@@ -122,7 +135,7 @@ def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str,
     args = [*mats, net.m]
     printer = NumPyMatrixPrinter({"fully_qualified_modules": False, "inline": True,
                                   "allow_unknown_functions": True, "user_functions": {}})
-    fn = sp.lambdify(args, expr, modules="numpy", printer=printer, docstring_limit=0)
+    fn = sp.lambdify(args, expr, modules=[INPLACE_NAMESPACE, "numpy"], printer=printer, docstring_limit=0)
     body = printer.doprint(expr)
     return pre, _Compiled(lhs.name, fn, tuple(a.name for a in mats), f"{lhs.name} = {body}")
 

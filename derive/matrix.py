@@ -30,7 +30,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-__all__ = ["Apply", "Ones", "explicit", "NumPyMatrixPrinter", "plain"]
+__all__ = ["Apply", "Ones", "explicit", "NumPyMatrixPrinter", "INPLACE_NAMESPACE", "plain"]
 
 
 class Apply(MatrixExpr):
@@ -141,13 +141,30 @@ def explicit(
     return sp.sympify(expr).subs(sizes)
 
 
+def _iadd(fresh: Any, *others: Any) -> Any:
+    for other in others:
+        fresh += other
+    return fresh
+
+
+def _imul(fresh: Any, *others: Any) -> Any:
+    for other in others:
+        fresh *= other
+    return fresh
+
+
+INPLACE_NAMESPACE: dict[str, Callable[..., Any]] = {"_iadd": _iadd, "_imul": _imul}
+
+
 class NumPyMatrixPrinter(NumPyPrinter):
     """NumPy printer for the derivation's formulas.
 
     ``G 1_m`` prints as ``sum(G, axis=1, keepdims=True)`` and ``b 1_m^T`` as
     plain ``b`` (NumPy broadcasting does the rest), so the generated code
-    makes no ones-matrices.  :class:`Apply` nodes must have been replaced by
-    MatrixSymbols before printing.
+    makes no ones-matrices.  A sum or elementwise product whose first operand
+    is a fresh matrix product updates that product in place (``_iadd``,
+    ``_imul`` of :data:`INPLACE_NAMESPACE`).  :class:`Apply` nodes must have
+    been replaced by MatrixSymbols before printing.
     """
 
     def _print_MatMul(self, expr: MatMul) -> str:
@@ -169,6 +186,29 @@ class NumPyMatrixPrinter(NumPyPrinter):
         if scalars:
             code = f"{self._print(sp.Mul(*scalars))} * {code}"
         return code
+
+    @staticmethod
+    def _fresh(expr: Any) -> bool:
+        """A product of two or more matrices: NumPy returns a new array, which
+        the generated code may then update in place."""
+        return isinstance(expr, MatMul) and not any(isinstance(a, Ones) for a in expr.args) and (
+            sum(isinstance(a, MatrixExpr) for a in expr.args) >= 2
+            and all(isinstance(a, MatrixExpr) for a in expr.args)
+        )
+
+    def _print_MatAdd(self, expr: MatAdd) -> str:
+        fresh = [a for a in expr.args if self._fresh(a)]
+        if not fresh:
+            return self._print_Add(expr)
+        rest = [a for a in expr.args if a is not fresh[0]]
+        return f"_iadd({self._print(fresh[0])}, {', '.join(self._print(a) for a in rest)})"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        fresh = [a for a in expr.args if self._fresh(a)]
+        if not fresh:
+            return super()._print_HadamardProduct(expr)
+        rest = [a for a in expr.args if a is not fresh[0]]
+        return f"_imul({self._print(fresh[0])}, {', '.join(self._print(a) for a in rest)})"
 
     def _print_Ones(self, expr: Ones) -> str:  # pragma: no cover - only inside MatMul
         raise TypeError("a bare ones-matrix cannot be printed; it must appear in a product")
