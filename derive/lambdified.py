@@ -21,6 +21,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive.activations import NUMPY_NAMESPACE, activation_expr, derivative_expr, sigmoid, stable_form, z
 from derive.chain import ARTICLE, Network, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
+from numeric._blocks import row_blocks
 from numeric._validate import check_network
 
 __all__ = ["gradient_function", "GradientFunction"]
@@ -99,14 +100,21 @@ def _value_and_derivative(expr: sp.Expr) -> Callable[[np.ndarray], tuple[np.ndar
     fn = sp.lambdify(z, pair, modules=[_FAST_NAMESPACE, "numpy"], printer=printer,
                      cse=_sigmoid_cse, docstring_limit=0)
 
-    def both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def block(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(over="ignore", under="ignore"):
             a, d = fn(x)
-        shape, dtype = np.shape(x), np.result_type(x, np.float64)
-        return tuple(  # type: ignore[return-value]
-            v if np.shape(v) == shape and v.dtype == dtype else np.broadcast_to(np.asarray(v, dtype), shape).copy()
-            for v in (a, d)
-        )
+        return a, d
+
+    def both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """f and f' of a 2-D array, row block by row block (in cache, threaded)."""
+        dtype = np.result_type(x, np.float64)
+        a, d = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
+
+        def work(rows: slice) -> None:
+            a[rows], d[rows] = block(x[rows])  # constants broadcast on assignment
+
+        row_blocks(*x.shape, work)
+        return a, d
 
     return both
 

@@ -30,6 +30,8 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from numeric._blocks import row_blocks
+
 __all__ = ["Apply", "Ones", "explicit", "NumPyMatrixPrinter", "INPLACE_NAMESPACE", "plain"]
 
 
@@ -141,15 +143,32 @@ def explicit(
     return sp.sympify(expr).subs(sizes)
 
 
+def _rows(other: Any, rows: slice, n: int) -> Any:
+    shape = getattr(other, "shape", ())
+    return other[rows] if len(shape) == 2 and shape[0] == n else other
+
+
 def _iadd(fresh: Any, *others: Any) -> Any:
-    for other in others:
-        fresh += other
+    """``fresh += others``, row block by row block on the worker threads."""
+
+    def work(rows: slice) -> None:
+        block = fresh[rows]
+        for other in others:
+            block += _rows(other, rows, fresh.shape[0])
+
+    row_blocks(*fresh.shape, work)
     return fresh
 
 
 def _imul(fresh: Any, *others: Any) -> Any:
-    for other in others:
-        fresh *= other
+    """``fresh *= others`` (elementwise), row block by row block."""
+
+    def work(rows: slice) -> None:
+        block = fresh[rows]
+        for other in others:
+            block *= _rows(other, rows, fresh.shape[0])
+
+    row_blocks(*fresh.shape, work)
     return fresh
 
 

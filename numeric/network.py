@@ -69,13 +69,14 @@ def _activate(Z: np.ndarray, b: np.ndarray, act: Activation) -> tuple[np.ndarray
     def work(rows: slice) -> bool:
         z = Z[rows]
         z += b[rows]
-        finite = bool(np.isfinite(z).all())
+        if not np.isfinite(z).all():
+            return False  # the caller raises; nothing to compute
         with np.errstate(over="ignore", under="ignore"):
             if kernel is not None:
                 kernel(z, A[rows], dA[rows])  # f and f' from one exp (swish)
             else:
                 A[rows], dA[rows] = act.value(z), act.derivative(z)
-        return finite
+        return True
 
     return A, dA, all(row_blocks(*Z.shape, work))
 
