@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["Timing", "measure", "markdown_table"]
+__all__ = ["Timing", "measure", "ratio", "markdown_table"]
 
 
 @dataclass
@@ -33,6 +33,10 @@ class Timing:
     def ms(self) -> str:
         """``median (min-max)`` in milliseconds."""
         return f"{self.median * 1e3:.2f} ({self.min * 1e3:.2f}-{self.max * 1e3:.2f})"
+
+    def s(self) -> str:
+        """``median (min-max)`` in seconds."""
+        return f"{self.median:.3f} ({self.min:.3f}-{self.max:.3f})"
 
 
 def measure(

@@ -15,9 +15,7 @@ Prints a markdown table:
   process, start-up included; the issue asks for under 3 s.
 
 Every check runs with its defaults (40 hypothesis points, the network end to
-end).  Until the command is registered in ``derive.cli`` the CLI is invoked
-through ``derive.cmd_check_activation.register`` directly (same code path
-apart from argparse set-up).
+end).  ``run.py`` section 4 imports :func:`warm` and :func:`cli_cold`.
 """
 
 from __future__ import annotations
@@ -37,21 +35,7 @@ from _harness import Timing, markdown_table, measure  # noqa: E402
 import derive  # noqa: E402
 import derive.check_activation as ca  # noqa: E402
 
-_DIRECT = (
-    "import argparse, sys\n"
-    "from derive.cmd_check_activation import register\n"
-    "p = argparse.ArgumentParser(prog='backprop-derive'); register(p.add_subparsers())\n"
-    "a = p.parse_args(sys.argv[1:]); sys.exit(a.run(a))\n"
-)
-
-
-def _cli_command() -> list[str]:
-    """``python -m derive`` when check-activation is wired into the CLI, else the direct call."""
-    probe = subprocess.run([sys.executable, "-m", "derive", "check-activation", "--help"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
-    if probe.returncode == 0:
-        return [sys.executable, "-m", "derive"]
-    return [sys.executable, "-c", _DIRECT]
+CLI = [sys.executable, "-m", "derive"]
 
 
 def _clear_caches() -> None:
@@ -75,15 +59,25 @@ def _uncached(name: str, repeats: int) -> Timing:
     return Timing(samples)
 
 
-def _cli(cmd: list[str], args: list[str], runs: int) -> tuple[Timing, int]:
-    samples, code = [], 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = subprocess.run([*cmd, "check-activation", *args], cwd=ROOT, capture_output=True, text=True,
-                             timeout=120)
-        samples.append(time.perf_counter() - t0)
-        code = out.returncode
-    return Timing(samples), code
+def warm(names: list[str], repeats: int, warmup: int = 1) -> dict[str, Timing]:
+    """``check_activation(name)`` with its defaults, interleaved, after ``warmup`` rounds."""
+    return measure({name: (lambda n=name: ca.check_activation(n)) for name in names},
+                   repeats=repeats, warmup=warmup)
+
+
+def cli_cold(args: list[str], runs: int, warmup: int = 0) -> tuple[Timing, int]:
+    """Wall time of fresh ``python -m derive check-activation ARGS`` processes, and the last exit code.
+
+    ``warmup`` runs are discarded (they fill the OS file cache, not the process).
+    """
+    code = [0]
+
+    def once() -> None:
+        out = subprocess.run([*CLI, "check-activation", *args], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+        code[0] = out.returncode
+
+    return measure({"cli": once}, repeats=runs, warmup=warmup)["cli"], code[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,26 +93,23 @@ def main(argv: list[str] | None = None) -> int:
     first = time.perf_counter() - t0
 
     uncached = {name: _uncached(name, args.uncached) for name in args.names}
-    warm = measure({name: (lambda n=name: ca.check_activation(n)) for name in args.names},
-                   repeats=args.repeats, warmup=1)
-    rows = [[name, warm[name].ms(), uncached[name].ms()] for name in args.names]
+    timings = warm(args.names, args.repeats)
+    rows = [[name, timings[name].ms(), uncached[name].ms()] for name in args.names]
     print(f"check_activation latency, ms: median (min-max); first call in a fresh process "
           f"(any activation) {first * 1e3:.0f} ms\n")
     print(markdown_table(["activation", "warm", "uncached (first check of it)"], rows))
-    worst = max(t.median for t in warm.values())
+    worst = max(t.median for t in timings.values())
     print(f"\nworst warm median: {worst:.3f} s (limit 1 s) -> {'ok' if worst < 1 else 'TOO SLOW'}")
 
-    cmd = _cli_command()
-    how = "python -m derive" if cmd[1] == "-m" else "direct call of derive.cmd_check_activation"
     cases = [["tanh"], ["gelu_tanh"], ["z*tanh(softplus(z))", "--derivative",
                                        "tanh(softplus(z)) + z*sigmoid(z)*(1 - tanh(softplus(z))**2)"]]
     cli_rows = []
     worst_cli = 0.0
     for case in cases:
-        timing, code = _cli(cmd, case, args.cli_runs)
+        timing, code = cli_cold(case, args.cli_runs)
         worst_cli = max(worst_cli, timing.median)
-        cli_rows.append([" ".join(case)[:60], f"{timing.median:.2f} ({timing.min:.2f}-{timing.max:.2f})", code])
-    print(f"\nCLI cold start ({how}), s: median (min-max) over {args.cli_runs} fresh processes\n")
+        cli_rows.append([" ".join(case)[:60], timing.s(), code])
+    print(f"\nCLI cold start (python -m derive), s: median (min-max) over {args.cli_runs} fresh processes\n")
     print(markdown_table(["arguments", "wall time", "exit code"], cli_rows))
     print(f"\nworst CLI median: {worst_cli:.2f} s (limit 3 s) -> {'ok' if worst_cli < 3 else 'TOO SLOW'}")
     return 0
