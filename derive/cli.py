@@ -15,10 +15,6 @@ from numeric.errors import BackpropDeriveError
 __all__ = ["main", "COMMANDS"]
 
 
-def _progress(msg: str) -> None:
-    print(f"[backprop-derive] {msg}", file=sys.stderr, flush=True)
-
-
 # ------------------------------------------------------------------ verify
 def _add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -40,7 +36,7 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
 
 def _run_verify(args: argparse.Namespace) -> int:
     import numeric
-    from derive.verify import verify
+    from derive.verify import progress, verify
 
     pairs = [("swish", "leaky_relu")]
     if args.f or args.g:
@@ -52,7 +48,7 @@ def _run_verify(args: argparse.Namespace) -> int:
                 )
         if pair not in pairs:
             pairs.append(pair)
-    report = verify(pairs, seed=args.seed, progress=_progress)
+    report = verify(pairs, seed=args.seed, progress=progress)
     print(report.render())
     return 0 if report.ok else 1
 

@@ -17,7 +17,9 @@ __all__ = ["register", "run_report"]
 
 
 def _progress(msg: str) -> None:
-    print(f"[backprop-derive] {msg}", file=sys.stderr, flush=True)
+    from derive.verify import progress
+
+    progress(msg)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -192,6 +192,7 @@ def verify(
     return report
 
 
-def _stderr(msg: str) -> None:
+def progress(msg: str) -> None:
+    """The commands' progress line on stderr (``[backprop-derive] stage: ...``)."""
     print(f"[backprop-derive] {msg}", file=sys.stderr, flush=True)
 
