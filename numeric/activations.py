@@ -90,6 +90,10 @@ class Activation:
         """Return ``self.value(z)``."""
         return self.value(z)
 
+    def __repr__(self) -> str:
+        params = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"Activation({self.name!r}{params})"
+
     def value_and_derivative(self, z: Array, *, overwrite: bool = False) -> tuple[Array, Array]:
         """``(f(z), f'(z))``, computed together when a fused kernel exists.
 
