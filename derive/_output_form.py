@@ -94,7 +94,12 @@ def _output_form(split: _Split, dpieces: Sequence[sp.Expr], xs: np.ndarray, f_re
     piece_form = piece_form or _piece_output_form
     fb = split.fbreaks
     pts = [float(x) for x in xs if not _near(float(x), fb)]
-    vals = [(x, f_ref(x), d_ref(x)) for x in pts]
+    try:  # high-precision samples of a deep expression can be slow: same budget
+        with time_limit("derivative in terms of the output: reference samples", budget):
+            vals = [(x, f_ref(x), d_ref(x)) for x in pts]
+    except StepTimeout as exc:
+        notes.append(str(exc))
+        return None, f"not found: sampling f and f' stopped after {budget:g} s"
     vals = [(x, f.value, d.value) for x, f, d in vals if f.in_float_range and d.in_float_range]
     if not vals:
         return None, "none: f is not real and finite on the sample points"
@@ -171,7 +176,7 @@ def _piece_output_form(e: sp.Expr, de: sp.Expr) -> sp.Expr | None:
     target = _plain(e)
     try:
         sols = sp.solve(sp.Eq(target, _A), z)
-    except (NotImplementedError, ValueError, TypeError):
+    except (NotImplementedError, ValueError, TypeError, RecursionError):  # deep nesting
         return None
     for sol in sols if isinstance(sols, list) else []:
         cand = de.subs(z, sol)

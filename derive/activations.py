@@ -140,6 +140,11 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
         >>> activation_expr("where(z > 0, z, alpha * z)", alpha=0.2)
         Piecewise((z, z > 0), (z/5, True))
     """
+    if params:
+        from derive.parser import parse_number  # here: the parser imports this module
+
+        # values become exact, bounded numbers: never text that sympy would eval
+        params = {k: parse_number(v, name=f"parameter {k}") for k, v in params.items()}
     if isinstance(spec, str):
         if spec not in CATALOG and (spec.strip() == "z" or not spec.strip().isidentifier() or len(spec) > 64):
             from derive.parser import parse_activation  # here: the parser imports this module

@@ -82,6 +82,7 @@ from derive.activation_results import (  # noqa: F401 - KINK_MARGIN: re-exported
     _f,
 )
 from derive.activations import CATALOG, activation_expr, numpy_function, z
+from derive.parser import parse_number
 from numeric.activations import Activation
 from numeric.errors import InputError
 
@@ -168,7 +169,9 @@ def check_activation(
         (True, '1 - exp(-a)')
     """
     t_all = time.perf_counter()
-    params = dict(params or {})
+    # exact, bounded numbers (never text that sympy would eval); float() of them is safe
+    given = dict(params or {})
+    params = {k: parse_number(v, name=f"parameter {k}") for k, v in given.items()}
     for key, fn in (("numpy_value", numpy_value), ("numpy_derivative", numpy_derivative)):
         if fn is not None and not callable(fn):
             raise TypeError(f"{key} must be a callable taking and returning NumPy arrays, got {type(fn).__name__}")
@@ -224,7 +227,7 @@ def check_activation(
         notes.append("network check skipped: f is not real and finite everywhere")
     steps.timings["total"] = time.perf_counter() - t_all
     return ActivationReport(
-        activation=label, expression=expr, params={k: str(v) for k, v in params.items()},
+        activation=label, expression=expr, params={k: str(v) for k, v in given.items()},
         derivative=an.derivative, output_form=an.form, output_form_note=an.form_note, breakpoints=an.bps,
         problems=problems, claim=verdict, numpy_checks=checks, network=nets, notes=notes, timings=steps.timings,
     )

@@ -93,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackpropDeriveError as exc:
         print(f"backprop-derive: error: {exc}", file=sys.stderr)
         return 2
+    except RecursionError:
+        print("backprop-derive: error: the expression is nested too deeply for sympy", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("backprop-derive: interrupted", file=sys.stderr)
         return 130

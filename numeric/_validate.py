@@ -96,6 +96,8 @@ def check_network(
     p = _vote(P["W2"].shape[0], P["b2"].shape[0], P["W3"].shape[1])
     q = _vote(P["W3"].shape[0], P["b3"].shape[0], *([Ya.shape[0]] if Ya is not None else []))
     m = Xa.shape[1]
+    if m == 0 or 0 in Xa.shape:
+        raise ShapeError(f"X has shape {Xa.shape}: the batch needs at least one example (m >= 1) and d >= 1")
     _expect("W1", P["W1"], (n, d), "n x d")
     _expect("X", Xa, (d, m), "d x m, one example per column")
     _expect("b1", P["b1"], (n, 1), "n x 1")

@@ -18,6 +18,7 @@ import numpy as np
 from numeric._blocks import row_blocks
 from numeric._validate import PARAM_NAMES, check_network, raise_non_finite
 from numeric.activations import ACTIVATIONS, Activation, get_activation
+from numeric.errors import NonFiniteError
 
 __all__ = ["init_params", "forward", "cost", "backward", "ActivationSpec"]
 
@@ -166,7 +167,11 @@ def backward(
     A1, dA1, finite = _activate(Z1, P["b1"], fa)  # Z1 is consumed: backward needs A1, f'(Z1)
     if not finite:
         raise_non_finite(Xa)
-    A2, dA2, _ = _activate(P["W2"] @ A1, P["b2"], ga)
+    with np.errstate(invalid="ignore", over="ignore"):
+        Z2 = P["W2"] @ A1
+    A2, dA2, finite = _activate(Z2, P["b2"], ga)
+    if not finite:
+        raise NonFiniteError("W2 A1 + b2 overflows float64: the weights are too large")
     Z3 = P["W3"] @ A2
     Z3 += P["b3"]
     dZ3 = _sigmoid(Z3)

@@ -177,3 +177,17 @@ def test_backward_reports_overflow_of_W1_X():
     params["W1"][:] = 1e308
     with pytest.raises(NonFiniteError, match="W1 X \\+ b1 overflows float64"):
         numeric.backward(params, np.full((2, 3), 1e10), np.ones((1, 3)))
+
+
+def test_backward_reports_overflow_of_the_second_layer():
+    """Non-finite blocks are never returned as gradients (they are not computed)."""
+    params = numeric.init_params(2, 3, 2, seed=0)
+    params["W2"][:] = 1.7e308
+    with pytest.raises(NonFiniteError, match=r"W2 A1 \+ b2 overflows float64"):
+        numeric.backward(params, np.full((2, 4), 3.0), np.ones((1, 4)))
+
+
+def test_an_empty_batch_is_refused():
+    params = numeric.init_params(2, 3, 2, seed=0)
+    with pytest.raises(ShapeError, match=r"at least one example"):
+        numeric.backward(params, np.zeros((2, 0)), np.zeros((1, 0)))
