@@ -42,6 +42,10 @@ SHAPE = dict(d=784, n=128, p=64, q=1)
 
 
 def _torch():
+    # torch's OpenMP threads busy-wait after each call (up to 200 ms), which
+    # steals the cores from whatever runs next in an interleaved round;
+    # passive waiting keeps the comparison fair (set before torch loads).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError:
@@ -252,6 +256,7 @@ def section_symbolic(opts: argparse.Namespace) -> str:
     from derive.lambdified import GradientFunction
     from derive.activations import activation_expr
     from derive.proof import PROOF_SHAPES, prove_exact
+    from sympy.core.cache import clear_cache
 
     t = measure({"derive": lambda: (derive_forward(), derive_backward())}, repeats=5 if quick else 15)
     lam = measure(
@@ -261,13 +266,15 @@ def section_symbolic(opts: argparse.Namespace) -> str:
     rows = [["derive forward + backward (symbolic)", t["derive"].ms()],
             ["lambdify the gradient function (swish, leaky_relu)", lam["lambdify"].ms()]]
     for shape in PROOF_SHAPES:
-        p = measure({"prove": lambda: prove_exact(shape)}, repeats=1 if quick else 3, warmup=0)
+        # cold: sympy's cache would otherwise make every repeat a lookup
+        p = measure({"prove": lambda: (clear_cache(), prove_exact(shape))}, repeats=1 if quick else 3, warmup=0)
         rows.append([f"prove exactly at (d, n, p, q, m) = {shape}", p["prove"].ms()])
     # growth: square-ish steps until one exceeds 10 s
     growth = []
     largest = None
     for k in (1, 2, 3, 4):
         shape = (k, k, k, k, k)
+        clear_cache()
         t0 = time.perf_counter()
         ok = prove_exact(shape).ok
         dt = time.perf_counter() - t0

@@ -21,7 +21,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive.activations import NUMPY_NAMESPACE, activation_expr, derivative_expr, sigmoid, stable_form, z
 from derive.chain import ARTICLE, Network, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
-from numeric._blocks import row_blocks
+from numeric._blocks import row_blocks, scratch
 from numeric._validate import check_network
 
 __all__ = ["gradient_function", "GradientFunction"]
@@ -105,10 +105,17 @@ def _value_and_derivative(expr: sp.Expr) -> Callable[[np.ndarray], tuple[np.ndar
             a, d = fn(x)
         return a, d
 
-    def both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """f and f' of a 2-D array, row block by row block (in cache, threaded)."""
+    def both(x: np.ndarray, key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """f and f' of a 2-D array, row block by row block (in cache, threaded).
+
+        With a ``key`` the results are per-thread scratch arrays, overwritten
+        by the next call with that key (the gradient function never returns them).
+        """
         dtype = np.result_type(x, np.float64)
-        a, d = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
+        if key is None:
+            a, d = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
+        else:
+            a, d = scratch(("derive", key, "f"), x.shape, dtype), scratch(("derive", key, "f'"), x.shape, dtype)
 
         def work(rows: slice) -> None:
             a[rows], d[rows] = block(x[rows])  # constants broadcast on assignment
@@ -143,7 +150,11 @@ def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str,
     args = [*mats, net.m]
     printer = NumPyMatrixPrinter({"fully_qualified_modules": False, "inline": True,
                                   "allow_unknown_functions": True, "user_functions": {}})
-    fn = sp.lambdify(args, expr, modules=[INPLACE_NAMESPACE, "numpy"], printer=printer, docstring_limit=0)
+    namespace = dict(INPLACE_NAMESPACE)
+    if lhs.name.startswith("Z"):  # a pre-activation: consumed in this call, never returned
+        namespace["_mm"] = lambda a, b: np.matmul(
+            a, b, out=scratch(("derive", lhs.name), (a.shape[0], b.shape[1]), np.result_type(a, b)))
+    fn = sp.lambdify(args, expr, modules=[namespace, "numpy"], printer=printer, docstring_limit=0)
     body = printer.doprint(expr)
     return pre, _Compiled(lhs.name, fn, tuple(a.name for a in mats), f"{lhs.name} = {body}")
 
@@ -200,7 +211,7 @@ class GradientFunction:
             for pre, c in self._plan:
                 for name, fn, order, arg in pre:
                     if name not in env:  # f(Z) and f'(Z) come from one pass
-                        env[f"{fn}_{arg}"], env[f"{fn}_d_{arg}"] = self._elementwise[fn](env[arg])
+                        env[f"{fn}_{arg}"], env[f"{fn}_d_{arg}"] = self._elementwise[fn](env[arg], arg)
                 env[c.target] = c.fn(*(env[a] for a in c.args), m)
         out = {k: env[k] for k in self._grad_names}
         if return_dZ:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import (
     HadamardProduct,
@@ -172,7 +173,7 @@ def _imul(fresh: Any, *others: Any) -> Any:
     return fresh
 
 
-INPLACE_NAMESPACE: dict[str, Callable[..., Any]] = {"_iadd": _iadd, "_imul": _imul}
+INPLACE_NAMESPACE: dict[str, Callable[..., Any]] = {"_iadd": _iadd, "_imul": _imul, "_mm": np.matmul}
 
 
 class NumPyMatrixPrinter(NumPyPrinter):
@@ -196,9 +197,12 @@ class NumPyMatrixPrinter(NumPyPrinter):
             else:
                 reduce_cols = True
             mats = mats[:-1]
-        code = " @ ".join(self.parenthesize(m, 1000) for m in mats)
-        if len(mats) > 1:
-            code = f"({code})"
+        if len(mats) == 2 and not reduce_cols and not broadcast_row:
+            code = f"_mm({self._print(mats[0])}, {self._print(mats[1])})"
+        else:
+            code = " @ ".join(self.parenthesize(m, 1000) for m in mats)
+            if len(mats) > 1:
+                code = f"({code})"
         if reduce_cols:
             code = f"{self._module_format(self._module + '.sum')}({code}, axis=1, keepdims=True)"
         del broadcast_row  # b 1^T is b itself under broadcasting

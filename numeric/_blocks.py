@@ -12,14 +12,18 @@ parallel, as the BLAS threads do for the matrix products.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
-__all__ = ["BLOCK", "threads", "row_blocks"]
+import numpy as np
+
+__all__ = ["BLOCK", "threads", "row_blocks", "scratch"]
 
 BLOCK = 1 << 15
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
+_local = threading.local()
 
 
 def threads() -> int:
@@ -57,3 +61,24 @@ def row_blocks(rows: int, cols: int, work: Callable[[slice], T]) -> list[T]:
     for part in _executor(n).map(lambda run: [work(s) for s in run], runs):
         out.extend(part)
     return out
+
+
+def scratch(key: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A per-thread work array, reused by the next call with the same key,
+    shape and dtype.
+
+    Large temporaries (the activations and their derivatives, which a
+    backward pass needs but never returns) come from here: a fresh 8 MB
+    array costs page faults on every call, about as much as the elementwise
+    work itself.  The content is undefined; never return a scratch array.
+    """
+    cache = getattr(_local, "arrays", None)
+    if cache is None:
+        cache = _local.arrays = {}
+    full = (key, tuple(shape), np.dtype(dtype).str)
+    arr = cache.get(full)
+    if arr is None:
+        if len(cache) > 32:
+            cache.clear()
+        arr = cache[full] = np.empty(shape, dtype)
+    return arr

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from numeric._blocks import row_blocks
+from numeric._blocks import row_blocks, scratch
 from numeric._validate import PARAM_NAMES, check_network, raise_non_finite
 from numeric.activations import ACTIVATIONS, Activation, get_activation
 from numeric.errors import NonFiniteError
@@ -60,11 +60,14 @@ def _forward(P: Mapping[str, np.ndarray], X: np.ndarray, fa: Activation, ga: Act
     return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "Z3": Z3, "A3": A3}
 
 
-def _activate(Z: np.ndarray, b: np.ndarray, act: Activation) -> tuple[np.ndarray, np.ndarray, bool]:
+def _activate(
+    Z: np.ndarray, b: np.ndarray, act: Activation, layer: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """``A = act(Z + b)`` and ``act'(Z + b)`` in one blocked pass; ``Z`` is
-    used as scratch.  Also says whether ``Z + b`` was finite everywhere."""
+    used as scratch, A and dA are per-thread scratch arrays (never returned).
+    Also says whether ``Z + b`` was finite everywhere."""
     dtype = np.result_type(Z, np.float64)
-    A, dA = np.empty(Z.shape, dtype), np.empty(Z.shape, dtype)
+    A, dA = scratch(("A", layer), Z.shape, dtype), scratch(("dA", layer), Z.shape, dtype)
     kernel = act.fused if Z.dtype == np.float64 else None
 
     def work(rows: slice) -> bool:
@@ -80,6 +83,15 @@ def _activate(Z: np.ndarray, b: np.ndarray, act: Activation) -> tuple[np.ndarray
         return True
 
     return A, dA, all(row_blocks(*Z.shape, work))
+
+
+def _product(W: np.ndarray, A: np.ndarray, key: str) -> np.ndarray:
+    """``W @ A`` into a per-thread scratch array (a pre-activation the
+    backward pass consumes and never returns)."""
+    dtype = np.result_type(W, A)
+    if dtype.kind not in "fc":
+        return W @ A
+    return np.matmul(W, A, out=scratch(key, (W.shape[0], A.shape[1]), dtype))
 
 
 def _multiply_and_sum(G: np.ndarray, D: np.ndarray) -> np.ndarray:
@@ -163,13 +175,13 @@ def backward(
     fa, ga = get_activation(f), get_activation(g)
     m = Xa.shape[1]
     with np.errstate(invalid="ignore", over="ignore"):  # a non-finite X is reported below, by name
-        Z1 = P["W1"] @ Xa
-    A1, dA1, finite = _activate(Z1, P["b1"], fa)  # Z1 is consumed: backward needs A1, f'(Z1)
+        Z1 = _product(P["W1"], Xa, "Z1")
+    A1, dA1, finite = _activate(Z1, P["b1"], fa, 1)  # Z1 is consumed: backward needs A1, f'(Z1)
     if not finite:
         raise_non_finite(Xa)
     with np.errstate(invalid="ignore", over="ignore"):
-        Z2 = P["W2"] @ A1
-    A2, dA2, finite = _activate(Z2, P["b2"], ga)
+        Z2 = _product(P["W2"], A1, "Z2")
+    A2, dA2, finite = _activate(Z2, P["b2"], ga, 2)
     if not finite:
         raise NonFiniteError("W2 A1 + b2 overflows float64: the weights are too large")
     Z3 = P["W3"] @ A2
