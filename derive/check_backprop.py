@@ -450,19 +450,27 @@ def _summarise(report: BackpropReport, results: list[CaseResult], failing: list[
                            "random example": "seeded random search"}.get(smallest.case.label, "smallest failing probe")
 
 
+_SHAPE_ONLY = {"keepdims"}  # right values in a wrong shape: not where the chain goes wrong
+
+
 def _localise(report: BackpropReport) -> None:
-    wrong = set(report.wrong)
+    wrong = {k for k in report.wrong if report.findings[k].kind not in _SHAPE_ONLY}
     dzs = [k for k in DZS if k in wrong]
-    layers = [int(k[-1]) for k in report.wrong if k[:2] in ("dW", "db", "dZ")]
+    layers = [int(k[-1]) for k in report.wrong if k in wrong and k[:2] in ("dW", "db", "dZ")]
+    shape_only = [k for k in report.wrong if k not in wrong]
     if not layers:
         if "backward" in report.findings:
             report.divergence = "the call itself is the problem (see 'backward' below)"
+        elif shape_only:
+            report.divergence = f"every value is right; only the shape of {', '.join(shape_only)} is wrong"
         return
     top = max(layers)
     report.diverges_at = top
     above = [str(layer) for layer in (3, 2) if layer > top]
     right = f"; layer{'s' if len(above) > 1 else ''} {' and '.join(above)} {'are' if len(above) > 1 else 'is'} right" \
         if above else ""
+    if shape_only:
+        right += f" (apart from the shape of {', '.join(shape_only)})"
     if report.returns_dZ:
         if f"dZ{top}" in dzs:
             step = FORMULAS[f"dZ{top}"]
