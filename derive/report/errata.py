@@ -213,7 +213,7 @@ def _confirmed() -> Erratum:
     s = sigmoid(z)
     ok = sp.simplify((sp.diff(s, z) - s * (1 - s)).rewrite(sp.exp)) == 0
     return Erratum(
-        "Formulas confirmed",
+        "The article's correct formulas",
         "dZ3 = A3 - y; dW = dZ A.T / m; db = Sum(dZ, 1) / m; sigmoid' = A3 (1 - A3)",
         "confirmed",
         None,
