@@ -75,7 +75,7 @@ class Ones(MatrixExpr):
     """The all-ones matrix of shape ``(rows, cols)``; one side is 1."""
 
     def __new__(cls, rows: Any, cols: Any) -> "Ones":
-        return sp.Basic.__new__(cls, sp.sympify(rows), sp.sympify(cols))
+        return sp.Basic.__new__(cls, sp.sympify(rows, strict=True), sp.sympify(cols, strict=True))
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -119,7 +119,7 @@ def explicit(
     if isinstance(expr, Apply):
         return apply(expr, rec(expr.arg))
     if isinstance(expr, Ones):
-        return sp.ones(*(int(sp.sympify(s).subs(sizes)) for s in expr.shape))
+        return sp.ones(*(int(sp.sympify(s, strict=True).subs(sizes)) for s in expr.shape))
     if isinstance(expr, Transpose):
         return rec(expr.arg).T
     if isinstance(expr, MatAdd):
@@ -141,7 +141,7 @@ def explicit(
         return out
     if isinstance(expr, MatrixExpr):
         raise TypeError(f"explicit() cannot evaluate {type(expr).__name__}: {expr}")
-    return sp.sympify(expr).subs(sizes)
+    return sp.sympify(expr, strict=True).subs(sizes)
 
 
 def _rows(other: Any, rows: slice, n: int) -> Any:

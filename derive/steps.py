@@ -68,5 +68,5 @@ class Derivation:
 def scalar_equal(lhs: Any, rhs: Any) -> bool:
     """Exact equality of two scalar expressions: evaluate derivatives, rewrite
     special functions in exp form, and let sympy reduce the difference to 0."""
-    diff = (sp.sympify(lhs).doit() - sp.sympify(rhs).doit()).rewrite(sp.exp)
+    diff = (sp.sympify(lhs, strict=True).doit() - sp.sympify(rhs, strict=True).doit()).rewrite(sp.exp)
     return sp.simplify(sp.cancel(sp.expand(diff))) == 0
