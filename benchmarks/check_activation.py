@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _harness import Timing, markdown_table, measure  # noqa: E402
 
 import derive  # noqa: E402
-import derive.check_activation as ca  # noqa: E402
+import derive.activation_check.check as ca  # noqa: E402
 
 CLI = [sys.executable, "-m", "derive"]
 

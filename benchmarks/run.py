@@ -180,7 +180,7 @@ def section_checking(opts: argparse.Namespace) -> str:
         return f"{ratio(t[name], t['gradcheck']):.3g}" if torch is not None else "n/a"
 
     rows = [
-        ["derive.check_backprop", f"defaults: {len(cb.probes)} probes + hypothesis (max_examples 60, sizes "
+        ["derive.backprop_check.check", f"defaults: {len(cb.probes)} probes + hypothesis (max_examples 60, sizes "
          f"<= 6), rtol {cb.rtol:.0e} of each entry's rounding bound", "0",
          f"{calls[0]} backward calls; {len(cb.probes) + cb.examples} derived-gradient evaluations "
          f"({len(cb.probes)} probes, {cb.examples} examples)", verdict[cb.ok], t["check_backprop"].ms(),
@@ -254,8 +254,8 @@ def section_symbolic(opts: argparse.Namespace) -> str:
     quick = opts.quick
     from derive.chain import derive_backward, derive_forward
     from derive.lambdified import GradientFunction
-    from derive.activations import activation_expr
-    from derive.proof import PROOF_SHAPES, prove_exact
+    from derive.expr import activation_expr
+    from derive.proof.exact import PROOF_SHAPES, prove_exact
     from sympy.core.cache import clear_cache
 
     t = measure({"derive": lambda: (derive_forward(), derive_backward())}, repeats=5 if quick else 15)

@@ -19,14 +19,12 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from numeric.errors import InputError, UnknownActivationError
 
 __all__ = [
     "z",
     "sigmoid",
     "softplus",
     "CATALOG",
-    "activation_expr",
     "derivative_expr",
     "numpy_function",
     "stable_form",
@@ -116,64 +114,6 @@ CATALOG: dict[str, tuple[dict[str, float | str], Callable[[Mapping[str, Any]], s
     "softsign": ({}, lambda P: z / (1 + sp.Abs(z))),
     "identity": ({}, lambda P: z),
 }
-
-
-def activation_expr(spec: Any, **params: Any) -> sp.Expr:
-    """The activation as a sympy expression in :data:`z`.
-
-    Args:
-        spec: a catalog name (``"swish"``), a sympy expression whose only
-            free symbol is named ``z``, or a string such as
-            ``"z * tanh(softplus(z))"``, read by the safe parser
-            :func:`derive.parser.parse_activation` (never ``eval``).
-        **params: catalog parameters, e.g. ``alpha=0.2`` for leaky_relu, or
-            the values of named parameters in an expression string.
-
-    Raises:
-        UnknownActivationError: a bare name that is not in the catalog.
-        ParseError: a string that is not a valid expression (names the column).
-        InputError: unknown parameters, or an expression with other symbols.
-
-    Example:
-        >>> activation_expr("leaky_relu", alpha=0.2)
-        Piecewise((z/5, z <= 0), (z, True))
-        >>> activation_expr("where(z > 0, z, alpha * z)", alpha=0.2)
-        Piecewise((z, z > 0), (z/5, True))
-    """
-    if params:
-        from derive.parser import parse_number  # here: the parser imports this module
-
-        # values become exact, bounded numbers: never text that sympy would eval
-        params = {k: parse_number(v, name=f"parameter {k}") for k, v in params.items()}
-    if isinstance(spec, str):
-        if spec not in CATALOG and (spec.strip() == "z" or not spec.strip().isidentifier() or len(spec) > 64):
-            from derive.parser import parse_activation  # here: the parser imports this module
-
-            return parse_activation(spec, params)
-        if spec not in CATALOG:
-            raise UnknownActivationError(
-                f"unknown activation {spec!r}; known: {', '.join(CATALOG)}"
-            )
-        defaults, build = CATALOG[spec]
-        unknown = sorted(set(params) - set(defaults))
-        if unknown:
-            accepted = ", ".join(defaults) or "none"
-            raise InputError(f"{spec} takes no parameter {unknown}; accepted: {accepted}")
-        return build({**defaults, **params})
-    if isinstance(spec, sp.Expr):
-        if params:
-            spec = spec.subs({sp.Symbol(k): v for k, v in params.items()})
-            spec = spec.subs({s: v for s in spec.free_symbols for k, v in params.items() if s.name == k})
-        free = spec.free_symbols
-        others = sorted(s.name for s in free if s.name != "z")
-        if others:
-            raise InputError(
-                f"the activation may depend on z only; give values for {others} as parameters"
-            )
-        return spec.subs({s: z for s in free if s.name == "z" and s != z})
-    raise TypeError(
-        f"an activation is a catalog name or a sympy expression in z, got {type(spec).__name__}"
-    )
 
 
 def derivative_expr(expr: sp.Expr) -> sp.Expr:

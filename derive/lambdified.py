@@ -18,7 +18,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive.activations import NUMPY_NAMESPACE, activation_expr, derivative_expr, sigmoid, stable_form, z
+from derive.activations import NUMPY_NAMESPACE, derivative_expr, sigmoid, stable_form, z
+from derive.expr import activation_expr
 from derive.chain import ARTICLE, Network, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
 from numeric._blocks import row_blocks, scratch

@@ -2,7 +2,7 @@
 
 Registered under the ``pytest11`` entry point, so it is active wherever
 backprop-derive is installed.  Loading it imports no sympy (and nothing from
-:mod:`derive.check_activation`): the symbolic machinery loads the first time
+:mod:`derive.activation_check.check`): the symbolic machinery loads the first time
 a check runs, so pytest start-up stays fast.
 
 Example::
@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from derive.check_activation import ActivationReport
-    from derive.check_backprop import BackpropReport
+    from derive.activation_check.check import ActivationReport
+    from derive.backprop_check.check import BackpropReport
 
 __all__ = ["assert_activation_ok", "check_activation_fixture", "assert_backprop_ok", "check_backprop_fixture"]
 
 
 def assert_activation_ok(activation: Any, **kwargs: Any) -> "ActivationReport":
-    """Run :func:`derive.check_activation` and fail the test on any fault.
+    """Run :func:`derive.activation_check.check` and fail the test on any fault.
 
     Args:
         activation: a catalog name, a sympy expression or a string in ``z``.
@@ -61,7 +61,7 @@ def assert_activation_ok(activation: Any, **kwargs: Any) -> "ActivationReport":
         True
     """
     __tracebackhide__ = True
-    from derive.check_activation import check_activation  # sympy loads here, not at plugin load
+    from derive.activation_check.check import check_activation  # sympy loads here, not at plugin load
 
     report = check_activation(activation, **kwargs)
     if not report.ok:
@@ -77,7 +77,7 @@ def check_activation_fixture() -> Callable[..., "ActivationReport"]:
 
 
 def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "BackpropReport":
-    """Run :func:`derive.check_backprop` on a hand-written ``backward(params, X, Y)``
+    """Run :func:`derive.backprop_check.check` on a hand-written ``backward(params, X, Y)``
     and fail the test with the whole report unless every gradient is right.
 
     Args:
@@ -91,7 +91,7 @@ def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "Backprop
         True
     """
     __tracebackhide__ = True
-    from derive.check_backprop import assert_backprop_ok as _check  # sympy loads here, not at plugin load
+    from derive.backprop_check.check import assert_backprop_ok as _check  # sympy loads here, not at plugin load
 
     return _check(backward, **kwargs)
 

@@ -5,6 +5,8 @@ returns a :class:`VerifyReport`; ``backprop-derive verify`` prints it.
 
 * the scalar facts (sigmoid derivative, BCE simplification), step by step;
 * proof level 1 (exact) of every backward formula at :data:`PROOF_SHAPES`;
+* proof level 2 (index form, symbolic sizes) of every backward rule
+  (:func:`derive.proof.prove_symbolic`);
 * proof level 3 (numeric): for each activation pair, the lambdified formulas
   against :func:`numeric.backward`, central differences and (where the
   activations are analytic) the complex step, on random shapes.
@@ -21,7 +23,7 @@ import numeric
 from derive.chain import ARTICLE, derive_backward, derive_forward
 from derive.lambdified import gradient_function
 from derive.matrix import plain
-from derive.proof import PROOF_SHAPES, ExactProof, prove_exact
+from derive.proof import PROOF_SHAPES, ExactProof, SymbolicProof, prove_exact, prove_symbolic
 from derive.scalar import bce_simplification, sigmoid_derivative
 from derive.steps import Derivation
 from numeric.compare import compare_gradients, draw_problem
@@ -73,12 +75,14 @@ class VerifyReport:
     scalar: list[Derivation]
     proofs: list[ExactProof]
     numeric: list[NumericCheck] = field(default_factory=list)
+    symbolic: SymbolicProof | None = None
 
     @property
     def ok(self) -> bool:
         return (
             all(d.ok for d in self.scalar)
             and all(p.ok for p in self.proofs)
+            and (self.symbolic is None or self.symbolic.ok)
             and bool(self.numeric)
             and all(c.ok for c in self.numeric)
         )
@@ -109,6 +113,10 @@ class VerifyReport:
                    "sympy diff of the cost minus each formula expands to 0")
         out += [f"  {p}" for p in self.proofs]
         out.append("")
+        if self.symbolic is not None:
+            out.append("Proof level 2 (index notation, symbolic sizes; covers every size with the chain rule)")
+            out += [f"  {line}" for line in str(self.symbolic).splitlines()]
+            out.append("")
         out.append("Proof level 3 (numeric, float64): worst max-norm relative error over all six gradients")
         for c in self.numeric:
             out.append(f"  f={c.f}, g={c.g}, (d, n, p, q, m)={c.shape}, seed={c.seed}")
@@ -156,6 +164,7 @@ def verify(
     pairs: Sequence[tuple[Any, Any]] = (("swish", "leaky_relu"),),
     *,
     proof_shapes: Sequence[Sequence[int]] = PROOF_SHAPES,
+    symbolic: bool = True,
     numeric_shapes: Sequence[Sequence[int]] = NUMERIC_SHAPES,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
@@ -165,6 +174,7 @@ def verify(
     Args:
         pairs: (f, g) activation pairs to check numerically (catalog names).
         proof_shapes: (d, n, p, q, m) shapes for the exact proof.
+        symbolic: also prove each rule for symbolic sizes (level 2).
         numeric_shapes: shapes for the numeric checks.
         seed: seed of the random problems.
         progress: called with a short line per stage (the CLI prints them on
@@ -184,6 +194,9 @@ def verify(
     for shape in proof_shapes:
         say(f"prove: exact at (d, n, p, q, m) = {tuple(shape)}")
         report.proofs.append(prove_exact(shape))
+    if symbolic:
+        say("prove: index form of each rule, symbolic sizes")
+        report.symbolic = prove_symbolic()
     for f, g in pairs:
         for i, shape in enumerate(numeric_shapes):
             say(f"check: f={_name(f)}, g={_name(g)} at {tuple(shape)}")

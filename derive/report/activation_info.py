@@ -12,12 +12,13 @@ same output but different slopes (found numerically).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
-from derive.activations import CATALOG, activation_expr, derivative_expr, numpy_function, z
+from derive.activations import CATALOG, derivative_expr, numpy_function, z
+from derive.expr import activation_expr
 from derive.steps import scalar_equal
 
 __all__ = ["Kink", "ActivationInfo", "activation_info", "a"]

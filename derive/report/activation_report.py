@@ -1,4 +1,4 @@
-"""The report of one custom activation, drawn from :func:`derive.check_activation`.
+"""The report of one custom activation, drawn from :func:`derive.activation_check.check`.
 
 ``check_activation`` does the checking (pieces and break points, sympy's
 derivative, the output form, high-precision evaluation, NumPy soundness and
@@ -54,7 +54,7 @@ def render_activation(report: Any, text: str) -> str:
     """LaTeX of an :class:`~derive.check_activation.ActivationReport` (pure).
 
     Args:
-        report: what :func:`derive.check_activation` returned.
+        report: what :func:`derive.activation_check.check` returned.
         text: the user's text of the activation (printed escaped).
     """
     from derive.report.latex import MEASURED_BEGIN, MEASURED_END, _align, document
@@ -158,7 +158,7 @@ def render_activation(report: Any, text: str) -> str:
 def activation_report(
     expression: str, *, seed: int = 0, progress: Progress | None = None
 ) -> tuple[str, str, bool, list[str]]:
-    """Check one activation with :func:`derive.check_activation` and render it.
+    """Check one activation with :func:`derive.activation_check.check` and render it.
 
     Returns:
         (file stem, LaTeX text, ok, faults).
@@ -170,7 +170,7 @@ def activation_report(
     """
     say = progress or (lambda msg: None)
     try:
-        from derive.check_activation import check_activation
+        from derive.activation_check.check import check_activation
     except ImportError:
         raise ReportError(
             "report --activation needs derive.check_activation, which is not available in this version"

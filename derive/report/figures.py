@@ -44,7 +44,8 @@ def activation_curves(
     """Sample f and f' on ``[lo, hi]``, split at the kinks.
 
     Example:
-        >>> from derive.activations import activation_expr, derivative_expr
+        >>> from derive.activations import derivative_expr
+        >>> from derive.expr import activation_expr
         >>> e = activation_expr("relu")
         >>> f, df = activation_curves(e, derivative_expr(e), [0.0], points=5)
         >>> len(df.segments), df.segments[0][-1], df.segments[1][0]

@@ -24,7 +24,7 @@ from derive.report.activation_info import ActivationInfo, a
 from derive.report.errata import Erratum, bce_terms
 from derive.report.escape import latex_escape
 from derive.report.figures import Curve, StepSweep
-from derive.report.index_form import INDEX_CHECK_SHAPE, IndexEquation
+from derive.proof.index_form import INDEX_CHECK_SHAPE, IndexEquation
 from derive.report.matrix_chain import MatrixChain
 from derive.report.network import NetworkReport
 from derive.report.texprint import Grad, align_rows, tex, tex_shape, tex_shapes

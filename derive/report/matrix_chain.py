@@ -3,7 +3,7 @@
 Each formula of :func:`derive.chain.derive_backward` is reached by a short
 chain of equalities: the definition of the gradient (the article's
 convention ``dZ = m dJ/dZ``, true partials for dW and db), the operation's
-rule (proven in index form for symbolic sizes, :mod:`derive.report.index_form`)
+rule (proven in index form for symbolic sizes, :mod:`derive.proof.index_form`)
 and the substitution of upstream results.  Every substitution is redone by
 sympy here, and the chain must end exactly at the derived formula.
 """

@@ -12,14 +12,15 @@ from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import numeric
-from derive.activations import CATALOG, activation_expr, derivative_expr, numpy_function
+from derive.activations import CATALOG, derivative_expr, numpy_function
+from derive.expr import activation_expr
 from derive.chain import ARTICLE, derive_backward, derive_forward
 from derive.lambdified import gradient_function
-from derive.proof import PROOF_SHAPES, ExactProof, prove_exact
+from derive.proof.exact import PROOF_SHAPES, ExactProof, prove_exact
 from derive.report.activation_info import ActivationInfo, activation_info
 from derive.report.errata import Erratum, errata
 from derive.report.figures import Curve, StepSweep, activation_curves, step_sweep
-from derive.report.index_form import IndexEquation, index_rules, layer_index_forms
+from derive.proof.index_form import IndexEquation, index_rules, layer_index_forms
 from derive.report.matrix_chain import MatrixChain, matrix_chains
 from derive.scalar import bce_simplification, sigmoid_derivative
 from derive.steps import Derivation
@@ -106,7 +107,7 @@ def resolve(spec: str) -> Any:
         return activation_expr(spec)
     except UnknownActivationError:
         try:
-            from derive.parser import parse_activation
+            from derive.expr.parser import parse_activation
         except ImportError:
             raise
         return parse_activation(spec)

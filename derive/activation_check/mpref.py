@@ -1,0 +1,201 @@
+"""High-precision reference values of f and f' (mpmath).
+
+Owns the guarded mpmath namespace (exp-like functions saturate instead of
+building numbers with 10^40000 digits), :func:`_mp_function` (an expression
+lambdified for mpmath), :func:`_evaluate` (a value to 20 correct digits at a
+precision sized to the result and confirmed by a second evaluation), and
+:class:`_Reference`, which evaluates a split function piece by piece.
+mpmath's precision is process-global: do not run checks in parallel threads.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from derive.activation_check.pieces import _Split
+from derive.activations import z
+
+_FMAX = np.finfo(np.float64).max
+
+_GUARD = mpmath.mpf(1e5)  # beyond this, exp-like functions saturate (exp(1e5) ~ 1e43429)
+
+
+def _big(x: Any) -> bool:
+    return abs(x) > _GUARD
+
+
+def _mp_exp(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return mpmath.inf if x > 0 else mpmath.mpf(0)
+    return mpmath.exp(x)
+
+
+def _mp_sinh(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return mpmath.inf if x > 0 else -mpmath.inf
+    return mpmath.sinh(x)
+
+
+def _mp_cosh(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return mpmath.inf
+    return mpmath.cosh(x)
+
+
+def _mp_tanh(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return mpmath.mpf(1 if x > 0 else -1)
+    return mpmath.tanh(x)
+
+
+def _mp_sigmoid(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return mpmath.mpf(1 if x > 0 else 0)
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def _mp_softplus(x: Any) -> Any:
+    if isinstance(x, mpmath.mpf) and _big(x):
+        return x if x > 0 else mpmath.mpf(0)
+    return mpmath.log1p(mpmath.exp(x))
+
+
+def _mp_pow(base: Any, exponent: Any) -> Any:
+    if isinstance(base, mpmath.mpf) and isinstance(exponent, mpmath.mpf) and base > 0:
+        return _mp_exp(exponent * mpmath.log(base))
+    return mpmath.power(base, exponent)
+
+
+_MP_NAMESPACE: dict[str, Any] = {
+    "exp": _mp_exp, "sinh": _mp_sinh, "cosh": _mp_cosh, "tanh": _mp_tanh,
+    "sigmoid": _mp_sigmoid, "softplus": _mp_softplus, "gpow": _mp_pow,
+    "Heaviside": lambda x, h0=0.5: mpmath.mpf(h0) if x == 0 else mpmath.mpf(1 if x > 0 else 0),
+}
+_gpow = sp.Function("gpow")
+
+
+def _mp_function(expr: sp.Expr, var: sp.Symbol = z) -> Callable[[Any], Any]:
+    """``expr`` lambdified (in ``var``) for mpmath, with exp-like functions guarded against runaway sizes."""
+    guarded = expr.replace(lambda e: e.is_Pow and not e.exp.is_number, lambda e: _gpow(e.base, e.exp))
+    return sp.lambdify(var, guarded, modules=[_MP_NAMESPACE, "mpmath"])
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A high-precision value, or why there is none (problem: "not real", "undefined", "uncertain")."""
+
+    value: Any = None
+    problem: str = ""
+    detail: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
+
+    @property
+    def in_float_range(self) -> bool:
+        return self.usable and abs(self.value) <= _FMAX
+
+
+_MAX_DPS = 4000
+
+
+def _agree(a: Any, b: Any) -> bool:
+    if mpmath.isinf(a) or mpmath.isinf(b):
+        return a == b
+    return abs(a - b) <= mpmath.mpf(10) ** -20 * abs(b)
+
+
+def _at(fn: Callable[[Any], Any], x: float, dps: int) -> Any:
+    """``fn(x)`` at ``dps`` digits: an mpf, or a :class:`_Ref` saying why there is none."""
+    with mpmath.workdps(dps):
+        try:
+            v = fn(mpmath.mpf(x))
+        except ZeroDivisionError:
+            return _Ref(None, "undefined", "division by zero")
+        except Exception as exc:  # noqa: BLE001 - any failure of the evaluation means "undefined here"
+            return _Ref(None, "undefined", f"{type(exc).__name__}: {exc}")
+        if isinstance(v, mpmath.mpc):
+            if v.imag != 0:
+                return _Ref(None, "not real", f"f(z) = {complex(v)}")
+            v = v.real
+        v = +mpmath.mpf(v)
+    if mpmath.isnan(v):
+        return _Ref(None, "undefined", "NaN")
+    return v
+
+
+def _evaluate(fn: Callable[[Any], Any], x: float) -> _Ref:
+    """``fn(x)`` to 20 correct digits.
+
+    A first evaluation at 30 digits gives the size of the result; the working
+    precision then covers that size (down to 1e-330, the float64 range) and
+    intermediates up to ``exp(|x|)``, so that terms absorbed at low precision
+    (``log(1 + exp(-316))``) are kept.  Two evaluations 20 digits apart must
+    agree, else the precision doubles (up to 4000 digits).
+    """
+    v = _at(fn, x, 30)
+    if isinstance(v, _Ref):
+        return v
+    small = 330 if v == 0 else (min(330, int(-mpmath.log10(abs(v)))) if 0 < abs(v) < 1 else 0)
+    dps = 30 + small + int(min(abs(x), 1000.0) / 2.3)
+    while dps <= _MAX_DPS:
+        a = v if dps <= 40 else _at(fn, x, dps)  # a moderate result: the 30-digit value will do
+        b = _at(fn, x, dps + 20)
+        for r in (a, b):
+            if isinstance(r, _Ref):
+                return r
+        if (a == 0 and b == 0) or _agree(a, b):
+            return _Ref(b)
+        dps *= 2
+    return _Ref(None, "uncertain", f"no two precisions up to {_MAX_DPS} digits agreed")
+
+
+def _const_ref(c: sp.Expr) -> _Ref:
+    try:
+        v = complex(sp.N(c, 40))
+    except (TypeError, ValueError) as exc:
+        return _Ref(None, "undefined", str(exc))
+    if np.isnan(v):
+        return _Ref(None, "undefined", "NaN")
+    if v.imag != 0:
+        return _Ref(None, "not real", f"f(z) = {v}")
+    with mpmath.workdps(40):
+        return _Ref(mpmath.mpf(sp.N(c, 40)) if np.isfinite(v.real) else mpmath.mpf(v.real))
+
+
+class _Reference:
+    """High-precision evaluation of a split function (piece by piece)."""
+
+    def __init__(self, split: _Split, pieces: Sequence[sp.Expr] | None = None,
+                 at: Sequence[sp.Expr] | None = None) -> None:
+        self.fbreaks = split.fbreaks
+        self.pieces = [self._compile(p) for p in (pieces if pieces is not None else split.pieces)]
+        self.at = [self._compile(p) for p in (at if at is not None else split.at)]
+        self._cache: dict[float, _Ref] = {}
+
+    @staticmethod
+    def _compile(expr: sp.Expr) -> Callable[[float], _Ref]:
+        if not expr.has(z):
+            ref = _const_ref(expr)
+            return lambda x: ref
+        fn = _mp_function(expr)
+        return lambda x: _evaluate(fn, x)
+
+    def __call__(self, x: float) -> _Ref:
+        x = float(x)
+        if x in self._cache:
+            return self._cache[x]
+        k = bisect.bisect_left(self.fbreaks, x)
+        if k < len(self.fbreaks) and self.fbreaks[k] == x:
+            ref = self.at[k](x)
+        else:
+            ref = self.pieces[k](x)
+        self._cache[x] = ref
+        return ref

@@ -1,0 +1,193 @@
+"""f' written in terms of the output ``a = f(z)``.
+
+Owns :func:`_output_form`: when f is monotone, the function h with
+``h(f(z)) = f'(z)`` on each piece (by substitution or by inverting the
+piece), assembled into one expression in ``a`` and checked in high precision;
+when f is not monotone, a witness (two inputs with the same output and
+different slopes) showing that no such h exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from derive.activation_check.mpref import _mp_function, _Reference
+from derive.activation_check.pieces import _limit, _plain, _simplest, _Split
+from derive.activation_check.sampling import _near
+from derive.timeout import StepTimeout, time_limit
+from derive.activation_check.results import _f
+from derive.activations import sigmoid, z
+
+_A = sp.Symbol("a", real=True)
+
+
+def _witness(xs: Sequence[float], fv: Sequence[Any], dv: Sequence[Any], f_ref: _Reference,
+             d_ref: _Reference) -> str:
+    """Two inputs with the same output and different slopes, found around the first extremum."""
+    signs = [0 if d == 0 else (1 if d > 0 else -1) for d in dv]
+    nz = [i for i, s in enumerate(signs) if s != 0]
+    moderate = [i for i in nz if abs(xs[i]) >= 1e-3]  # prefer a witness at a readable scale
+    pair = next(((i, j) for cand in (moderate, nz) for i, j in zip(cand, cand[1:])
+                 if signs[i] != signs[j]), None)
+    if pair is None:
+        return ""
+    i, j = pair
+    s = signs[j]  # F = s f has a minimum between xs[i] and xs[j]
+
+    def F(x: float) -> Any:
+        r = f_ref(x)
+        if not r.usable:
+            raise ArithmeticError
+        return s * r.value
+
+    try:
+        lo, hi = xs[i], xs[j]
+        for _ in range(100):  # golden-section search for the minimum
+            a, b = lo + 0.382 * (hi - lo), lo + 0.618 * (hi - lo)
+            if F(a) < F(b):
+                hi = b
+            else:
+                lo = a
+        m = (lo + hi) / 2
+        z1, other = (xs[i], xs[j]) if F(xs[i]) <= F(xs[j]) else (xs[j], xs[i])
+        target = F(z1)
+        lo, hi = m, other  # F rises from F(m) < target to F(other) >= target
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            if F(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+    except ArithmeticError:
+        return ""
+    z2 = hi
+    d1, d2 = d_ref(z1), d_ref(z2)
+    if not (d1.usable and d2.usable) or abs(d2.value - d1.value) <= 1e-6 * max(abs(d1.value), abs(d2.value)):
+        return ""
+    return (f"f({z1:.6g}) = f({z2:.6g}) = {_f(s * target)} but f'({z1:.6g}) = {_f(d1.value)} "
+            f"and f'({z2:.6g}) = {_f(d2.value)}")
+
+
+def _image(expr: sp.Expr, lo: sp.Expr, hi: sp.Expr, lo_closed: bool, hi_closed: bool, increasing: bool) -> sp.Set:
+    a = _limit(expr, lo, "+")
+    b = _limit(expr, hi, "-")
+    if not increasing:
+        a, b, lo_closed, hi_closed = b, a, hi_closed, lo_closed
+    if a == b:
+        return sp.FiniteSet(a)
+    return sp.Interval(a, b, not (lo_closed and a.is_finite), not (hi_closed and b.is_finite))
+
+
+def _output_form(split: _Split, dpieces: Sequence[sp.Expr], xs: np.ndarray, f_ref: _Reference,
+                 d_ref: _Reference, budget: float, notes: list[str], *,
+                 piece_form: Callable[[sp.Expr, sp.Expr], sp.Expr | None] | None = None,
+                 ) -> tuple[sp.Expr | None, str]:
+    """f' in terms of a (or None) and a note saying how it was checked or why there is none.
+
+    ``piece_form`` finds h on one monotone piece (default :func:`_piece_output_form`;
+    the pipeline passes its own name for it, so a test can substitute a wrong one).
+    """
+    piece_form = piece_form or _piece_output_form
+    fb = split.fbreaks
+    pts = [float(x) for x in xs if not _near(float(x), fb)]
+    try:  # high-precision samples of a deep expression can be slow: same budget
+        with time_limit("derivative in terms of the output: reference samples", budget):
+            vals = [(x, f_ref(x), d_ref(x)) for x in pts]
+    except StepTimeout as exc:
+        notes.append(str(exc))
+        return None, f"not found: sampling f and f' stopped after {budget:g} s"
+    vals = [(x, f.value, d.value) for x, f, d in vals if f.in_float_range and d.in_float_range]
+    if not vals:
+        return None, "none: f is not real and finite on the sample points"
+    xs_ok, fv, dv = zip(*vals)
+    if all(d == 0 for d in dv):
+        return sp.Integer(0), "f' = 0 wherever it exists"
+    if any(d > 0 for d in dv) and any(d < 0 for d in dv):
+        w = _witness(xs_ok, fv, dv, f_ref, d_ref)
+        why = w or "f rises on some inputs and falls on others"
+        return None, f"none: f is not monotone, so one output a comes from inputs with different slopes ({why})"
+    forms: list[tuple[sp.Set, sp.Expr]] = []
+    edges = [-sp.oo, *split.breaks, sp.oo]
+    try:
+        with time_limit("derivative in terms of the output", budget):
+            for k, (e, de) in enumerate(zip(split.pieces, dpieces)):
+                lo_closed = k > 0 and split.at[k - 1] == e
+                hi_closed = k < len(split.breaks) and split.at[k] == e
+                if not e.has(z):
+                    forms.append((sp.FiniteSet(e), sp.Integer(0)))
+                    continue
+                h = piece_form(e, de)
+                if h is None:
+                    where = "" if len(split.pieces) == 1 else f" on the piece {e}"
+                    return None, ("f is monotone, so f' is a function of a, but sympy found no closed form"
+                                  + where)
+                dm = d_ref(_mid(edges[k], edges[k + 1]))
+                increasing = not (dm.usable and dm.value < 0)
+                forms.append((_image(e, edges[k], edges[k + 1], lo_closed, hi_closed, increasing), h))
+    except StepTimeout as exc:
+        notes.append(str(exc))
+        return None, f"not found: the search stopped after {budget:g} s"
+    forms.sort(key=lambda t: float(t[0].inf))
+    hs = [_simplest(h, budget / 4, notes, "f' in terms of a") for _, h in forms]
+    if len(set(hs)) == 1:
+        form = hs[0]
+    else:
+        args = [(h, s.as_relational(_A)) for (s, _), h in zip(forms[:-1], hs[:-1])]
+        form = sp.Piecewise(*args, (hs[-1], sp.true))
+    # check: h(f(z)) = f'(z) at moderate points
+    h_fn = _mp_function(form, _A)
+    checked = 0
+    with mpmath.workdps(40):
+        for x, f, d in vals:
+            if abs(x) > 10:
+                continue
+            try:
+                hv = mpmath.mpf(h_fn(f))
+            except (ArithmeticError, ValueError, TypeError):
+                return None, "not found: the candidate could not be evaluated"
+            if abs(hv - d) > 1e-12 * max(abs(d), 1):
+                return None, f"not found: the candidate {form} disagrees with f' at z = {_f(x)}"
+            checked += 1
+    return form, f"checked at {checked} points"
+
+
+def _mid(lo: sp.Expr, hi: sp.Expr) -> float:
+    """A point inside the interval (lo, hi), either end possibly infinite."""
+    if lo.is_finite and hi.is_finite:
+        return float((lo + hi) / 2)
+    if hi.is_finite:
+        return float(hi) - 1.0
+    if lo.is_finite:
+        return float(lo) + 1.0
+    return 0.0
+
+
+def _piece_output_form(e: sp.Expr, de: sp.Expr) -> sp.Expr | None:
+    """h with h(e(z)) = e'(z) on a monotone piece, by substitution or by inverting e."""
+    if not de.has(z):
+        return de
+    h = de.subs(e, _A)
+    if not h.has(z):
+        return h
+    target = _plain(e)
+    try:
+        sols = sp.solve(sp.Eq(target, _A), z)
+    except (NotImplementedError, ValueError, TypeError, RecursionError):  # deep nesting
+        return None
+    for sol in sols if isinstance(sols, list) else []:
+        cand = de.subs(z, sol)
+        if cand.has(z):
+            continue
+        # keep the branch that inverts e on the real line: e(sol(e(x))) = e(x) at a test point
+        x0 = sp.Rational(1, 3)
+        back = sol.subs(_A, target.subs(z, x0))
+        try:
+            if abs(complex(sp.N(back - x0, 30))) < 1e-20:
+                return cand.rewrite(sp.exp) if cand.has(sigmoid) else cand
+        except (TypeError, ValueError):
+            continue
+    return None

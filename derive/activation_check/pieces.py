@@ -1,0 +1,192 @@
+"""f split into smooth pieces, and what happens where the pieces meet.
+
+Owns the piecewise analysis of :func:`derive.activation_check.check.check_activation`:
+Abs, Max/Min, sign and Heaviside unfolded into Piecewise (:func:`_unfold`),
+the split into smooth pieces with f's value at each breakpoint
+(:class:`_Split`), one-sided limits, the classification of each breakpoint
+as a kink, a jump or a smooth join with its left and right derivatives
+(:func:`_breakpoints`), and the time-limited simplification and reassembly of
+the derivative for display (:func:`_simplest`, :func:`_assemble`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import sympy as sp
+
+from derive.timeout import StepTimeout, time_limit
+from derive.activation_check.results import Breakpoint
+from derive.activations import sigmoid, softplus, z
+from numeric.errors import InputError
+
+_NONSMOOTH = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside)
+_MAX_PIECES = 64
+
+
+def _unfold(expr: sp.Expr) -> sp.Expr:
+    """Abs, Max, Min, sign and Heaviside written as Piecewise (their kinks become explicit)."""
+    return expr.replace(lambda n: isinstance(n, _NONSMOOTH), lambda n: n.rewrite(sp.Piecewise))
+
+
+@dataclass(frozen=True)
+class _Split:
+    """f as smooth pieces: ``pieces[k]`` holds on the open interval left of
+    ``breaks[k]`` (the last one right of the last break); ``at[k]`` gives f at
+    ``breaks[k]`` itself."""
+
+    breaks: tuple[sp.Expr, ...]
+    pieces: tuple[sp.Expr, ...]
+    at: tuple[sp.Expr, ...]
+
+    @property
+    def fbreaks(self) -> list[float]:
+        return [float(b) for b in self.breaks]
+
+    def expr_at(self, x: float) -> sp.Expr:
+        fb = self.fbreaks
+        k = bisect.bisect_left(fb, x)
+        if k < len(fb) and fb[k] == x:
+            return self.at[k]
+        return self.pieces[k]
+
+
+def _interior_points(breaks: Sequence[Any], origin: Any) -> list[Any]:
+    """One point inside each interval that the sorted ``breaks`` cut the line into:
+    1 left of the first, the midpoints, 1 right of the last (``origin`` when there
+    are no breaks).  Works for sympy numbers and floats alike."""
+    if not breaks:
+        return [origin]
+    return [breaks[0] - 1] + [(a + b) / 2 for a, b in zip(breaks, breaks[1:])] + [breaks[-1] + 1]
+
+
+def _split(expr: sp.Expr) -> _Split:
+    e = sp.piecewise_fold(_unfold(expr))
+    if not isinstance(e, sp.Piecewise):
+        return _Split((), (e,), ())
+    remaining: sp.Set = sp.S.Reals
+    sets: list[tuple[sp.Expr, sp.Set]] = []
+    for val, cond in e.args:
+        try:
+            s = cond.as_set().intersect(remaining)
+        except (NotImplementedError, TypeError, ValueError) as exc:
+            raise InputError(f"cannot tell for which z the condition {cond} holds ({exc})") from None
+        remaining = remaining - s
+        sets.append((val, s))
+    if remaining != sp.S.EmptySet:
+        raise InputError(f"the piecewise definition leaves f undefined for z in {remaining}")
+    points: set[sp.Expr] = set()
+    for _, s in sets:
+        points |= {b for b in s.boundary if b.is_finite}
+    if len(points) >= _MAX_PIECES:
+        raise InputError(f"f has {len(points)} breakpoints; at most {_MAX_PIECES - 1} are supported")
+    breaks = sorted(points, key=lambda b: float(b))
+
+    def owner(x: sp.Expr) -> sp.Expr:
+        for val, s in sets:
+            if s.contains(x) == sp.true:
+                return val
+        raise InputError(f"cannot tell which piece of the definition holds at z = {x}")
+
+    pieces = [owner(m) for m in _interior_points(breaks, sp.Integer(0))]
+    at = [owner(b) for b in breaks]
+    # drop breaks where nothing changes
+    kb, kp, ka = [], [pieces[0]], []
+    for b, a, right in zip(breaks, at, pieces[1:]):
+        if right == kp[-1] and a == right:
+            continue
+        kb.append(b)
+        ka.append(a)
+        kp.append(right)
+    return _Split(tuple(kb), tuple(kp), tuple(ka))
+
+
+def _is_finite_number(v: sp.Expr) -> bool:
+    return bool(v.is_number and v.is_finite and v.is_extended_real)
+
+
+def _plain(expr: sp.Expr) -> sp.Expr:
+    """sigmoid and softplus written with exp and log (for limit and solve)."""
+    return expr.rewrite(sp.exp) if expr.has(sigmoid, softplus) else expr
+
+
+def _limit(expr: sp.Expr, point: sp.Expr, direction: str) -> sp.Expr:
+    """``expr`` at ``point`` (substitution when finite, else a one-sided limit)."""
+    if point.is_finite:
+        v = expr.subs(z, point)
+        if _is_finite_number(v):
+            return v
+    return sp.limit(_plain(expr), z, point, direction)
+
+
+def _same(x: sp.Expr, y: sp.Expr) -> bool:
+    """Two constants are equal (to 40 digits; equal infinities count as equal)."""
+    if x == y:
+        return True
+    try:
+        fx, fy = complex(sp.N(x, 40)), complex(sp.N(y, 40))
+    except (TypeError, ValueError):
+        return False
+    if not (np.isfinite(fx) and np.isfinite(fy)):
+        return fx == fy
+    return abs(fx - fy) <= 1e-30 * max(1.0, abs(fx), abs(fy))
+
+
+def _breakpoints(split: _Split, dpieces: Sequence[sp.Expr]) -> list[Breakpoint]:
+    out = []
+    for k, b in enumerate(split.breaks):
+        left, right = split.pieces[k], split.pieces[k + 1]
+        fl, fr, fb = _limit(left, b, "-"), _limit(right, b, "+"), split.at[k].subs(z, b)
+        dl, dr = _limit(dpieces[k], b, "-"), _limit(dpieces[k + 1], b, "+")
+        if not (_same(fl, fr) and _same(fl, fb)):
+            kind = "jump"
+        elif _same(dl, dr) and _is_finite_number(dl):
+            kind = "smooth"
+        else:
+            kind = "kink"
+        out.append(Breakpoint(b, kind, fb, fl, fr, dl, dr))
+    return out
+
+
+_SIMPLE_CACHE: dict[sp.Expr, tuple[sp.Expr, bool]] = {}
+
+
+def _simplest(expr: sp.Expr, budget: float, notes: list[str], what: str) -> sp.Expr:
+    """The shortest of ``expr``, ``factor(expr)`` and ``simplify(expr)``, trying for at
+    most ``budget`` seconds (results are cached: a warm check does not pay again)."""
+    if expr in _SIMPLE_CACHE:
+        best, stopped = _SIMPLE_CACHE[expr]
+    else:
+        best, stopped = expr, False
+        for attempt in (sp.factor, sp.simplify):
+            try:
+                with time_limit(f"simplify {what}", budget):
+                    cand = attempt(expr)
+            except StepTimeout:
+                stopped = True
+                break
+            except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+                continue
+            if sp.count_ops(cand) < sp.count_ops(best):
+                best = cand
+        if len(_SIMPLE_CACHE) > 512:
+            _SIMPLE_CACHE.clear()
+        _SIMPLE_CACHE[expr] = (best, stopped)
+    if stopped:
+        notes.append(f"simplification of {what} stopped after {budget:g} s; the shortest form found is shown")
+    return best
+
+
+def _assemble(split: _Split, pieces: Sequence[sp.Expr], var: sp.Symbol = z) -> sp.Expr:
+    """One Piecewise from per-interval expressions (break points go with ``split.at``)."""
+    if not split.breaks:
+        return pieces[0]
+    args = []
+    for k, b in enumerate(split.breaks):
+        closed = split.at[k] == split.pieces[k]
+        args.append((pieces[k], sp.Le(var, b) if closed else sp.Lt(var, b)))
+    args.append((pieces[-1], sp.true))
+    return sp.Piecewise(*args)

@@ -1,0 +1,321 @@
+"""What :func:`derive.activation_check.check.check_activation` returns.
+
+Owns the result types (:class:`ActivationReport` and the parts it is made
+of: :class:`Breakpoint`, :class:`ClaimVerdict`, :class:`CallableCheck`,
+:class:`NetworkCheck`, :class:`Finding`, :class:`PointError`), their text
+(``str()``) and JSON (``to_dict()``) forms, and the two thresholds that text
+quotes, :data:`RTOL` and :data:`KINK_MARGIN`.  The helpers ``_f`` and
+``_show`` format numbers and expressions for humans throughout the check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+__all__ = [
+    "ActivationReport",
+    "Breakpoint",
+    "PointError",
+    "Finding",
+    "ClaimVerdict",
+    "CallableCheck",
+    "NetworkCheck",
+    "RTOL",
+    "KINK_MARGIN",
+]
+
+RTOL = 1e-6
+"""Largest relative error accepted from a NumPy implementation (true values
+below 1e-300 in magnitude are compared in absolute terms)."""
+KINK_MARGIN = 1e-6
+"""Points within ``KINK_MARGIN * max(1, |b|)`` of a breakpoint ``b`` are left out of
+derivative comparisons (and reported)."""
+
+
+def _f(x: Any) -> str:
+    """A float for humans: 10 significant digits."""
+    if x is None:
+        return "undefined"
+    if isinstance(x, (sp.Basic,)):
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            return str(x)
+    if isinstance(x, complex):
+        return f"{x.real:.10g}{x.imag:+.10g}j"
+    return f"{float(x):.10g}"
+
+
+def _show(e: Any) -> str:
+    """An expression for humans: long exact constants shown to 10 digits."""
+    if isinstance(e, sp.Basic):
+        long = {r: sp.Float(r, 10) for r in e.atoms(sp.Rational) if len(str(r)) > 14}
+        e = e.xreplace(long) if long else e
+    return str(e)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, (np.floating, np.integer)):
+        return _jsonable(x.item())
+    if isinstance(x, sp.Basic):
+        return str(x)
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+@dataclass(frozen=True)
+class PointError:
+    """One compared point: the input, the value obtained, the true value, and the relative error."""
+
+    z: float
+    got: float
+    want: float
+    rel_error: float
+
+    def __str__(self) -> str:
+        return f"z = {_f(self.z)}: got {_f(self.got)}, true {_f(self.want)} (relative error {self.rel_error:.2g})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A fault of a NumPy callable: its kind, the smallest |z| showing it, and how many points show it."""
+
+    kind: str  # error shape nan inf overflow invalid divide inaccurate kink
+    z: float
+    got: Any
+    want: Any
+    count: int
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"z = {_f(self.z)}"
+        more = f" (and {self.count - 1} more point{'s' if self.count > 2 else ''})" if self.count > 1 else ""
+        if self.kind == "shape":
+            return f"shape: {self.detail}"
+        if self.kind == "kink":
+            return f"kink: at {where} it returns {_f(self.got)}, outside the one-sided derivatives ({self.detail})"
+        if self.kind == "error":
+            return f"error: {self.detail} at {where}{more}"
+        text = f"{self.kind}: at {where} it returns {_f(self.got)}, true value {_f(self.want)}"
+        return text + (f" ({self.detail})" if self.detail else "") + more
+
+
+@dataclass
+class Breakpoint:
+    """A point where the piecewise definition of f changes.
+
+    ``kind`` is ``"kink"`` (continuous, left and right derivatives differ),
+    ``"jump"`` (not continuous) or ``"smooth"`` (the pieces join with equal
+    derivatives, so f is differentiable there).
+    """
+
+    z: sp.Expr
+    kind: str
+    value: sp.Expr
+    left_value: sp.Expr
+    right_value: sp.Expr
+    left_derivative: sp.Expr
+    right_derivative: sp.Expr
+
+    def __str__(self) -> str:
+        b = _show(self.z)
+        if self.kind == "jump":
+            return (f"z = {b}: jump, f(z-) = {_show(self.left_value)}, f(z) = {_show(self.value)}, "
+                    f"f(z+) = {_show(self.right_value)}")
+        if self.kind == "kink":
+            return (f"z = {b}: kink, left derivative {_show(self.left_derivative)}, "
+                    f"right derivative {_show(self.right_derivative)}")
+        return f"z = {b}: pieces join smoothly (f' = {_show(self.left_derivative)} from both sides)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({k: getattr(self, k) for k in ("z", "kind", "value", "left_value", "right_value",
+                                                         "left_derivative", "right_derivative")})
+
+
+@dataclass
+class ClaimVerdict:
+    """The verdict on the claimed derivative.
+
+    ``status`` is ``"proven"`` (symbolically equal on every piece),
+    ``"equal numerically"`` (agrees in high precision at every point, no
+    symbolic proof found in time), ``"agrees"`` (a NumPy callable within
+    :data:`RTOL`) or ``"counterexample"``.
+    """
+
+    kind: str  # "symbolic" or "numpy"
+    claim: str
+    status: str
+    points: int
+    counterexample: PointError | None = None
+    worst: list[PointError] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "counterexample"
+
+    def __str__(self) -> str:
+        head = f"claimed derivative {self.claim}: "
+        if self.status == "proven":
+            return head + f"proven equal to f' ({self.detail})"
+        if self.status == "equal numerically":
+            return head + f"equal to f' in high precision at {self.points} points; {self.detail}"
+        if self.status == "agrees":
+            worst = f" (worst: {self.worst[0]})" if self.worst else ""
+            return head + f"agrees with f' within {RTOL:g} at {self.points} points{worst}"
+        return head + f"WRONG: {self.detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({"kind": self.kind, "claim": self.claim, "status": self.status, "ok": self.ok,
+                          "points": self.points, "detail": self.detail,
+                          "counterexample": vars(self.counterexample) if self.counterexample else None,
+                          "worst": [vars(w) for w in self.worst]})
+
+
+@dataclass
+class CallableCheck:
+    """A NumPy callable compared with the high-precision truth at many points."""
+
+    name: str
+    against: str  # "f" or "f'"
+    points: int
+    findings: list[Finding] = field(default_factory=list)
+    worst: list[PointError] = field(default_factory=list)
+    excluded: list[float] = field(default_factory=list)
+    at_breakpoints: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def __str__(self) -> str:
+        what = "value" if self.against == "f" else "derivative"
+        head = f"{self.name} (NumPy {what}): "
+        if self.ok:
+            w = self.worst[0] if self.worst else None
+            worst = f"; worst relative error {w.rel_error:.1e} at z = {_f(w.z)}" if w else ""
+            text = head + f"sound at {self.points} points{worst}"
+        else:
+            text = head + "UNSOUND: " + "; ".join(str(f) for f in self.findings)
+        if self.excluded:
+            text += (f" [breakpoints excluded with margin {KINK_MARGIN:g}: "
+                     f"{', '.join(_f(b) for b in self.excluded)}]")
+        if self.at_breakpoints:
+            text += " [" + "; ".join(self.at_breakpoints) + "]"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({"name": self.name, "against": self.against, "points": self.points, "ok": self.ok,
+                          "findings": [dict(vars(f), message=str(f)) for f in self.findings],
+                          "worst": [vars(w) for w in self.worst], "excluded_kinks": self.excluded,
+                          "at_breakpoints": self.at_breakpoints})
+
+
+@dataclass
+class NetworkCheck:
+    """Derived gradients vs ``numeric.backward`` vs central differences on one random problem."""
+
+    f: str
+    g: str
+    shape: tuple[int, ...]
+    seed: int
+    errors: dict[str, float] = field(default_factory=dict)
+    tolerances: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(self.errors[k] <= self.tolerances[k] for k in self.errors)
+
+    def __str__(self) -> str:
+        head = f"network f={self.f}, g={self.g}, (d, n, p, q, m)={self.shape}: "
+        if self.error:
+            return head + f"FAILED: {self.error}"
+        parts = [f"{k} {v:.1e} (tol {self.tolerances[k]:.0e}){'' if v <= self.tolerances[k] else ' FAILED'}"
+                 for k, v in self.errors.items()]
+        return head + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable({"f": self.f, "g": self.g, "shape": list(self.shape), "seed": self.seed, "ok": self.ok,
+                          "errors": self.errors, "tolerances": self.tolerances, "error": self.error})
+
+
+@dataclass
+class ActivationReport:
+    """Everything :func:`check_activation` found; ``ok`` is the verdict and ``faults`` the reasons."""
+
+    activation: str
+    expression: sp.Expr
+    params: dict[str, str]
+    derivative: sp.Expr
+    output_form: sp.Expr | None
+    output_form_note: str
+    breakpoints: list[Breakpoint]
+    problems: list[str] = field(default_factory=list)
+    claim: ClaimVerdict | None = None
+    numpy_checks: list[CallableCheck] = field(default_factory=list)
+    network: list[NetworkCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def faults(self) -> list[str]:
+        """One line per fault, each with the input that shows it."""
+        out = list(self.problems)
+        if self.claim is not None and not self.claim.ok:
+            out.append(f"claimed derivative {self.claim.claim} is wrong: {self.claim.detail}")
+        ce = self.claim.counterexample if self.claim is not None and self.claim.kind == "numpy" else None
+        for c in self.numpy_checks:
+            out += [f"NumPy {c.name}: {f}" for f in c.findings
+                    if not (c.name == "derivative" and ce is not None and f.z == ce.z)]
+        out += [str(n) for n in self.network if not n.ok]
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    def __str__(self) -> str:
+        lines = [f"check_activation: {self.activation}" + (f"  (params {self.params})" if self.params else "")]
+        lines.append(f"  f(z)  = {_show(self.expression)}")
+        lines.append(f"  f'(z) = {_show(self.derivative)}")
+        lines.append("  f' from the output a = f(z): "
+                     + (f"{_show(self.output_form)}  ({self.output_form_note})" if self.output_form is not None
+                        else self.output_form_note))
+        kinks = [b for b in self.breakpoints if b.kind != "smooth"]
+        lines.append("  non-differentiable points: " + ("none" if not kinks else ""))
+        lines += [f"    {b}" for b in kinks]
+        lines += [f"  smooth join: {b}" for b in self.breakpoints if b.kind == "smooth"]
+        if self.claim is not None:
+            lines.append(f"  {self.claim}")
+        lines += [f"  {c}" for c in self.numpy_checks]
+        lines += [f"  {c}" for c in self.network]
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.faults:
+            lines.append("FAULTS:")
+            lines += [f"  - {f}" for f in self.faults]
+        total = self.timings.get("total", 0.0)
+        lines.append(f"RESULT: {'PASS' if self.ok else 'FAIL'} ({total:.2f} s)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite floats become the strings "inf", "-inf", "nan")."""
+        return _jsonable({
+            "activation": self.activation, "expression": self.expression, "params": self.params,
+            "ok": self.ok, "faults": self.faults, "derivative": self.derivative,
+            "output_form": self.output_form, "output_form_note": self.output_form_note,
+            "breakpoints": [b.to_dict() for b in self.breakpoints], "problems": self.problems,
+            "claim": self.claim.to_dict() if self.claim else None,
+            "numpy_checks": [c.to_dict() for c in self.numpy_checks],
+            "network": [n.to_dict() for n in self.network], "notes": self.notes, "timings": self.timings,
+        })

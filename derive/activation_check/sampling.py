@@ -1,0 +1,92 @@
+"""Where f and its NumPy code are checked: the sample points.
+
+Owns :data:`EXTREMES`, the fixed grid, the hypothesis-drawn points (numpy's
+RNG when hypothesis is unavailable or already running), the exclusion of
+points near a breakpoint (:func:`_near`), and the choice of the most readable
+point to show in a message (:func:`_readable`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from derive.activation_check.results import KINK_MARGIN
+
+__all__ = ["EXTREMES"]
+
+EXTREMES: tuple[float, ...] = (0.0, 1e-8, -1e-8, 1.0, -1.0, 30.0, -30.0, 700.0, -700.0, 800.0, -800.0,
+                               1e4, -1e4)
+"""Points always checked: the issue's extremes plus +-800 (where naive softplus fails)."""
+_GRID = np.unique(np.concatenate([np.linspace(-8.0, 8.0, 33), np.logspace(-6, 4, 11), -np.logspace(-6, 4, 11)]))
+_NICE = (1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 0.0, 5.0, -5.0)
+
+
+def _near(x: float, breaks: Sequence[float], margin: float = KINK_MARGIN) -> bool:
+    """``x`` lies within ``margin * max(1, |b|)`` of some breakpoint ``b``."""
+    return any(abs(x - b) <= margin * max(1.0, abs(b)) for b in breaks)
+
+
+def _rng_points(n: int, seed: int, avoid: Sequence[float]) -> list[float]:
+    """The same mixture as :func:`numeric.strategies.activation_points`, from numpy's RNG."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 3, n)
+    moderate = rng.uniform(-10, 10, n)
+    spread = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-8, 4, n)
+    anywhere = rng.uniform(-1e4, 1e4, n)
+    pts = np.select([kind == 0, kind == 1], [moderate, spread], anywhere)
+    return [float(p) for p in pts if not _near(float(p), avoid)]
+
+
+def _hypothesis_points(n: int, seed: int, avoid: Sequence[float], notes: list[str]) -> list[float]:
+    """``n`` points drawn by hypothesis (by numpy's RNG without hypothesis, or inside a
+    running hypothesis test, where a nested ``@given`` is not allowed)."""
+    try:
+        from hypothesis import HealthCheck, Phase, Verbosity, currently_in_test_context, given, settings
+        from hypothesis import seed as hseed
+
+        from numeric.strategies import activation_points
+    except ImportError:  # pragma: no cover - hypothesis is in the test extra
+        notes.append("hypothesis is not installed; random points drawn with numpy instead")
+        return _rng_points(n, seed, avoid)
+    if currently_in_test_context():
+        notes.append("called inside a hypothesis test; random points drawn with numpy instead")
+        return _rng_points(n, seed, avoid)
+    drawn: list[float] = []
+
+    @hseed(seed)
+    @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+              verbosity=Verbosity.quiet)
+    @given(activation_points(avoid=tuple(avoid), margin=KINK_MARGIN))
+    def collect(x: float) -> None:
+        drawn.append(x)
+
+    collect()
+    return drawn
+
+
+def _neighbours(breaks: Sequence[float]) -> list[float]:
+    """The points just left and right of each breakpoint (a relative step of 1e-3)."""
+    return [b + s * 1e-3 * max(1.0, abs(b)) for b in breaks for s in (-1, 1)]
+
+
+def _base_points(breaks: Sequence[float]) -> np.ndarray:
+    """The deterministic points: a grid, the extremes, and each breakpoint and its neighbours."""
+    return np.unique(np.asarray([*_GRID, *EXTREMES, *_neighbours(breaks), *breaks], dtype=np.float64))
+
+
+def _points(breaks: Sequence[float], n_drawn: int, seed: int, notes: list[str]) -> np.ndarray:
+    """The base points plus ``n_drawn`` hypothesis-drawn ones (away from the breakpoints)."""
+    drawn = _hypothesis_points(n_drawn, seed, breaks, notes) if n_drawn > 0 else []
+    return np.unique(np.concatenate([_base_points(breaks), np.asarray(drawn, dtype=np.float64)]))
+
+
+def _readable(xs: Sequence[float]) -> float:
+    """The most readable of some points: a small integer or half, else one near 1 in size."""
+    nice = [x for x in _NICE if x in xs]
+    if nice:
+        return nice[0]
+    return min(xs, key=lambda x: (abs(math.log10(abs(x))) if x else 0.0, x))

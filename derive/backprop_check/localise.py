@@ -1,0 +1,384 @@
+"""Where and how a hand-written backprop goes wrong.
+
+:func:`run_case` calls a user's ``backward(params, X, Y)`` on one problem and
+compares every gradient (and dZ, when returned) with the derived truth;
+:func:`diagnose` then explains each wrong one.  The explanations come from a
+table, tried in order:
+
+* shape: the truth transposed, a sum without ``keepdims``, a bias gradient
+  summed over the wrong axis, a shape that would broadcast silently;
+* an exact constant factor: ``-1`` (sign flipped), ``m`` (missing 1/m),
+  ``1/m`` (1/m applied twice), ``m/d``, ``1/q``, or any other constant;
+* the truth transposed (square gradients);
+* a known classic bug (:data:`derive.known_bugs.VARIANTS`): the gradient the
+  bug would give is computed and compared with the user's;
+* a constant additive offset; an error at float32 rounding level;
+* otherwise "wrong values", with the worst entries.
+
+Tolerance: an entry is right when ``|yours - truth| <= rtol * S`` where ``S``
+bounds how far rounding can move the entry, in units of eps: the backprop
+run on absolute values, with every activation's error grown by its
+sensitivity (``|A| + |f'(Z)| T``, ``T`` the size of the terms summed into
+``Z``) and every derivative's by ``max(1, |f'|) (1 + T)``.  Rounding in a
+correct float64 implementation stays below ``1e-14 S``; the default ``rtol``
+is 1e-12.
+
+Example:
+    >>> import numeric, derive
+    >>> case = make_case((3, 4, 2, 1, 5), seed=0)
+    >>> ref = Reference(case, derive.gradient_function(), numeric.get_activation("swish"),
+    ...                 numeric.get_activation("leaky_relu"))
+    >>> run_case(lambda P, X, Y: numeric.backward(P, X, Y), case, ref).ok
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from numeric.compare import GRAD_NAMES, relative_error
+
+from derive.backprop_check.known_bugs import variants
+from derive.backprop_check.reference import Case, Reference, make_case
+
+__all__ = [
+    "GRADS",
+    "DZS",
+    "FORMULAS",
+    "Case",
+    "make_case",
+    "Reference",
+    "Finding",
+    "CaseResult",
+    "run_case",
+    "diagnose",
+]
+
+GRADS: tuple[str, ...] = GRAD_NAMES  # dW1 db1 dW2 db2 dW3 db3
+DZS: tuple[str, ...] = ("dZ3", "dZ2", "dZ1")
+FORMULAS: dict[str, str] = {
+    "dZ3": "dZ3 = A3 - Y",
+    "dW3": "dW3 = dZ3 A2^T / m",
+    "db3": "db3 = sum(dZ3, axis=1, keepdims) / m",
+    "dZ2": "dZ2 = (W3^T dZ3) * g'(Z2)",
+    "dW2": "dW2 = dZ2 A1^T / m",
+    "db2": "db2 = sum(dZ2, axis=1, keepdims) / m",
+    "dZ1": "dZ1 = (W2^T dZ2) * f'(Z1)",
+    "dW1": "dW1 = dZ1 X^T / m",
+    "db1": "db1 = sum(dZ1, axis=1, keepdims) / m",
+}
+_PREV = {1: "X", 2: "A1", 3: "A2"}
+_UNDERFLOW = 1e-290  # differences below this are underflow (values near the smallest normal), not errors
+
+
+# ------------------------------------------------------------------ findings
+@dataclass
+class Finding:
+    """What is wrong with one gradient (or dZ, or the call itself: ``name`` "backward").
+
+    Attributes:
+        kind: short tag (``"missing 1/m"``, ``"transposed"``, ``"keepdims"``,
+            ``"sign flipped"``, ``"stale cache"``...).
+        message: one readable sentence.
+        worst: up to three ``(index, yours, truth)`` of the largest errors.
+        rel_error: max-norm relative error (``inf`` for a wrong shape).
+        case: the case it was seen on.
+    """
+
+    name: str
+    kind: str
+    message: str
+    worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    rel_error: float = math.inf
+    case: Case | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "message": self.message,
+            "worst": [{"index": list(i), "yours": y, "truth": t} for i, y, t in self.worst],
+            "rel_error": None if math.isinf(self.rel_error) else self.rel_error,
+            "case": None if self.case is None else {"label": self.case.label, "shape": list(self.case.shape),
+                                                     "seed": self.case.seed, "offset": self.case.offset},
+        }
+
+
+@dataclass
+class CaseResult:
+    """The user's backward on one case: what it returned and what is wrong."""
+
+    case: Case
+    ref: Reference
+    output: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    unusable: str | None = None
+    mutated: list[str] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+    convention: list[str] = field(default_factory=list)
+    issue: Finding | None = None
+    findings: dict[str, Finding] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (self.error is None and self.unusable is None and self.issue is None and not self.mutated
+                and not self.bad)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - ragged lists and other junk
+        return None
+    return arr if arr.dtype.kind in "biuf" else None
+
+
+def _is_bad(value: Any, truth: np.ndarray, scale: np.ndarray, rtol: float) -> bool:
+    arr = _as_array(value)
+    if arr is None or arr.shape != truth.shape or not np.all(np.isfinite(arr)):
+        return True
+    return bool(np.any(np.abs(arr.astype(np.float64) - truth) > rtol * scale + _UNDERFLOW))
+
+
+def run_case(backward: Callable[..., Any], case: Case, ref: Reference, *, rtol: float = 1e-12) -> CaseResult:
+    """Call ``backward`` on copies of the case's arrays and compare with ``ref``.
+
+    Exceptions raised by ``backward`` are recorded, not raised.  Only
+    ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    """
+    res = CaseResult(case, ref)
+    params = {k: v.copy() for k, v in case.params.items()}
+    X, Y = case.X.copy(), case.Y.copy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with np.errstate(all="ignore"):
+                out = backward(params, X, Y)
+    except Exception as exc:  # noqa: BLE001 - the user's bug is what we report
+        res.error = f"{type(exc).__name__}: {exc}"
+        return res
+    res.mutated = [k for k, v in params.items() if not _same(v, case.params[k])]
+    res.mutated += [k for k, a, b in (("X", X, case.X), ("Y", Y, case.Y)) if not _same(a, b)]
+    if not isinstance(out, Mapping):
+        res.unusable = (f"backward must return a dict with keys {' '.join(GRADS)} (and optionally "
+                        f"{' '.join(sorted(DZS))}); it returned {type(out).__name__}")
+        return res
+    if not any(k in out for k in GRADS):
+        res.unusable = (f"backward returned keys {sorted(map(str, out))}; expected {' '.join(GRADS)} "
+                        f"(and optionally {' '.join(sorted(DZS))})")
+        return res
+    res.output = dict(out)
+    for name in GRADS + tuple(k for k in DZS if k in out):
+        if name not in out or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
+            res.bad.append(name)
+    dz_bad = [k for k in res.bad if k.startswith("dZ")]
+    if dz_bad and len(dz_bad) == len([k for k in DZS if k in out]) and all(
+        _scalar(out[k], ref.truth[k], ref.scale[k], rtol) == 1.0 / case.shape[4] for k in dz_bad
+    ) and case.shape[4] > 1:
+        res.convention, res.bad = dz_bad, [k for k in res.bad if k not in dz_bad]
+    return res
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+# ------------------------------------------------------------------ explanations
+def _scalar(value: Any, truth: np.ndarray, scale: np.ndarray, rtol: float) -> float | None:
+    """``c`` when ``value`` is exactly ``c * truth`` with ``c`` not 1 (recognised
+    ratios snapped to their exact value), else None."""
+    G = _as_array(value)
+    if G is None or G.shape != truth.shape or not np.all(np.isfinite(G)):
+        return None
+    tt = float(np.sum(truth * truth))
+    if tt == 0.0:
+        return None
+    c = float(np.sum(G * truth)) / tt
+    off = float(np.max(np.abs(G - truth)))
+    if abs(c - 1.0) <= 1e-6 or float(np.max(np.abs(G - c * truth))) > 1e-6 * off + rtol * float(np.max(scale)):
+        return None
+    m = truth.shape[1] if truth.ndim == 2 else 1
+    for snap in (-1.0, float(m), 1.0 / m):
+        if abs(c - snap) <= 1e-9 * abs(snap):
+            return snap
+    return c
+
+
+def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str] | None:
+    d, n, p, q, m = shape
+    table: list[tuple[float, str, str]] = [(-1.0, "sign flipped", "the sign is flipped (exactly -1 times the truth)")]
+    if m > 1:
+        table += [
+            (m, "missing 1/m", f"exactly m = {m} times too large: the 1/m is missing"),
+            (1.0 / m, "1/m twice",
+             f"exactly m = {m} times too small: 1/m applied twice" if not name.startswith("dZ") else
+             f"exactly m = {m} times too small: it is dJ/d{name[1:]}; the article's convention is {name} = m dJ/d{name[1:]}"),
+            (-float(m), "sign flipped", f"the sign is flipped and it is m = {m} times too large (missing 1/m)"),
+            (-1.0 / m, "sign flipped", f"the sign is flipped and it is m = {m} times too small (1/m twice)"),
+        ]
+    for size, label in ((d, "d = X.shape[0]"), (n, "n"), (p, "p"), (q, "q = Y.shape[0]")):
+        if size not in (1, m):
+            table.append((m / size, "wrong m", f"exactly m/{label.split()[0]} = {m}/{size} times the truth: "
+                                                f"divided by {label} = {size} instead of m = {m}"))
+    if q > 1:
+        table.append((1.0 / q, "wrong m", f"exactly q = {q} times too small: averaged over all q x m entries of Y "
+                                          "instead of the m examples"))
+    table += [(2.0, "scaled", "exactly 2 times too large"), (0.5, "scaled", "exactly half the truth")]
+    for value, kind, text in table:
+        if abs(c - value) <= 1e-9 * abs(value):
+            return kind, text
+    return None
+
+
+def _worst(G: np.ndarray, T: np.ndarray, S: np.ndarray, k: int = 3) -> list[tuple[tuple[int, ...], float, float]]:
+    with np.errstate(all="ignore"):
+        err = np.abs(G - T) / np.where(S > 0, S, 1.0)
+    err = np.where(np.isfinite(err), err, np.inf)
+    order = np.argsort(-err, axis=None, kind="stable")[:k]
+    return [(tuple(int(i) for i in np.unravel_index(j, G.shape)), float(G.flat[j]), float(T.flat[j]))
+            for j in order if err.flat[j] > 0]
+
+
+def _shape_story(name: str, G: np.ndarray, T: np.ndarray, res: CaseResult,
+                 rtol: float) -> tuple[str, str]:
+    """Explain a gradient whose shape differs from the truth's."""
+    want, got = T.shape, G.shape
+    tol = dict(rtol=1e-8, atol=rtol * float(np.max(res.ref.scale[name])))
+    hazard = ""
+    try:
+        b = np.broadcast_shapes(got, want)
+        if b != want:
+            hazard = f"; an update {name[1:]} -= lr * {name} would broadcast silently to {b}"
+    except ValueError:
+        pass
+    if got == want[::-1] and np.allclose(G, T.T, **tol):
+        return "transposed", (f"has shape {got}, expected {want}: it is the truth transposed "
+                              f"(operands of the product swapped, or a transpose missing){hazard}")
+    if G.size == T.size and np.allclose(G.reshape(-1), T.reshape(-1), **tol):
+        return "keepdims", (f"has shape {got}, expected {want}: the values are right but the sum lost its "
+                            f"keepdims (use keepdims=True){hazard}")
+    if name.startswith("db"):
+        dZ = res.ref.truth["dZ" + name[2]]
+        m = dZ.shape[1]
+        for axis, keep in ((0, True), (0, False), (None, False), (None, True)):
+            alt = np.sum(dZ, axis=axis, keepdims=keep) / m
+            if alt.shape == got and np.allclose(G, alt, **tol):
+                where = "axis 0 (the units)" if axis == 0 else "all axes"
+                return "wrong axis", (f"has shape {got}, expected {want}: summed over {where} instead of "
+                                      f"axis 1 (the examples){hazard}")
+    for kind, text, grads in variants(res.ref, res.output):
+        V = grads.get(name)
+        if V is not None and V.shape == got and np.allclose(G, V, **tol):
+            return kind, f"has shape {got}, expected {want}: {text}{hazard}"
+    looks = " (it looks transposed)" if got == want[::-1] else ""
+    return "shape", f"has shape {got}, expected {want}{looks}{hazard}"
+
+
+def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
+    """One wrong gradient (or dZ): what kind of wrong, with the worst entries."""
+    case, T, S = res.case, res.ref.truth[name], res.ref.scale[name]
+    if value is None:
+        kind = "bias dropped" if name.startswith("db") else "missing"
+        return Finding(name, kind, "is missing from the returned dict" +
+                       (": the bias gradient was dropped" if kind == "bias dropped" else ""), case=case)
+    G = _as_array(value)
+    if G is None:
+        return Finding(name, "not an array", f"is not a real numeric array ({type(value).__name__})", case=case)
+    if G.shape != T.shape:
+        kind, text = _shape_story(name, G, T, res, rtol)
+        return Finding(name, kind, text, case=case)
+    if not np.all(np.isfinite(G)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(G))[0])
+        return Finding(name, "nonfinite", f"holds {G[bad]!r} at {bad}", case=case)
+    G = G.astype(np.float64)
+    worst, rel = _worst(G, T, S), relative_error(G, T)
+    tol_floor = rtol * float(np.max(S))
+
+    def found(kind: str, text: str) -> Finding:
+        return Finding(name, kind, text, worst, rel, case)
+
+    if not np.any(G) and np.any(np.abs(T) > tol_floor):
+        kind = "bias dropped" if name.startswith("db") else "dropped"
+        return found(kind, "is all zeros: the gradient was dropped" +
+                     (" (the bias gradient)" if name.startswith("db") else ""))
+    c = _scalar(G, T, S, rtol)
+    nonzero = int(np.sum(np.abs(T) > tol_floor))
+    if c is not None:
+        story = _ratio_story(c, case.shape, name)
+        if story:
+            return found(*story)
+        if nonzero >= 2:
+            return found("scaled", f"is exactly {c:.6g} times the truth (a constant factor)")
+    if T.ndim == 2 and T.shape[0] == T.shape[1] > 1 and not np.allclose(T, T.T) and np.allclose(
+            G, T.T, rtol=1e-8, atol=tol_floor):
+        return found("transposed", "equals the truth transposed (operands of the product swapped, "
+                                   "or a transpose missing); square, so the shape did not show it")
+    diff = float(np.max(np.abs(G - T)))
+    for kind, text, grads in variants(res.ref, res.output):
+        V = grads.get(name)
+        if V is not None and V.shape == G.shape and _is_bad(V, T, S, rtol) and \
+                float(np.max(np.abs(G - V))) <= 1e-3 * diff:
+            return found(kind, text)
+    delta = G - T
+    if T.size >= 2 and np.allclose(delta, delta.flat[0], rtol=1e-6, atol=0.0):
+        return found("offset", f"is off by the same {float(np.mean(delta)):+.3g} in every entry "
+                               "(an additive shift, like A3 += epsilon)")
+    with np.errstate(all="ignore"):
+        size = float(np.max(np.where(S > 0, np.abs(delta) / S, np.where(delta != 0, np.inf, 0.0))))
+    if size <= 1e-4:
+        single = "; returned as float32" if np.asarray(value).dtype == np.float32 else ""
+        what = f"has a small error ({rel:.1e} max-norm relative, {size:.1e} of its rounding bound{single})"
+        if size >= 1e-10:
+            return found("float32", f"{what}: the size of float32 rounding (float32 eps = 1.2e-7); "
+                                    "computed in single precision somewhere?")
+        return found("precision", f"{what}: above the tolerance {rtol:.0e} but far below float32 rounding")
+    return found("values", "has wrong values")
+
+
+def diagnose(res: CaseResult, *, rtol: float = 1e-12) -> CaseResult:
+    """Fill ``res.findings`` with an explanation of every wrong gradient and dZ.
+
+    Example:
+        >>> import numeric, derive
+        >>> case = make_case((3, 4, 2, 1, 5))
+        >>> ref = Reference(case, derive.gradient_function(), numeric.get_activation("swish"),
+        ...                 numeric.get_activation("leaky_relu"))
+        >>> def buggy(P, X, Y):
+        ...     G = numeric.backward(P, X, Y)
+        ...     return {**G, "db1": G["db1"] * X.shape[1]}
+        >>> diagnose(run_case(buggy, case, ref)).findings["db1"].kind
+        'missing 1/m'
+    """
+    case = res.case
+    if res.error is not None:
+        hint = ""
+        if "matmul" in res.error or "shapes" in res.error or "broadcast" in res.error:
+            hint = " (a product or sum with mismatched shapes: a missing or extra transpose?)"
+        res.findings["backward"] = Finding("backward", "raised", f"raised {res.error}{hint}", case=case)
+        return res
+    if res.unusable is not None:
+        res.findings["backward"] = Finding("backward", "bad return", res.unusable, case=case)
+        return res
+    if res.issue is not None:
+        res.findings["backward"] = res.issue
+    if res.mutated:
+        res.findings["backward"] = Finding(
+            "backward", "modified in place",
+            f"modified its input {', '.join(res.mutated)} in place (an in-place update such as "
+            f"`W -= lr * dW` or `A *= ...` before the gradient was propagated?); params, X and Y must not change",
+            case=case)
+    for name in res.bad:
+        res.findings[name] = _explain(name, res.output.get(name), res, rtol)
+    for layer in (1, 2, 3):  # dW wrong but db right: the dZ is fine, the A_{l-1} is not
+        fW, fb = res.findings.get(f"dW{layer}"), res.findings.get(f"db{layer}")
+        dz_ok = f"dZ{layer}" in res.output and f"dZ{layer}" not in res.bad
+        if fW is not None and fW.kind == "values" and fb is None and (dz_ok or f"dZ{layer}" not in res.output):
+            prev = _PREV[layer]
+            sure = f"dZ{layer} is right" if dz_ok else f"db{layer} is right, so dZ{layer} probably is"
+            fW.kind = "stale cache"
+            fW.message = (f"has wrong values while {sure}: the {prev} in {FORMULAS[f'dW{layer}']} is not the "
+                          f"forward {prev} (a stale cache, or a cached array modified in place?)")
+    return res

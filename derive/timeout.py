@@ -1,0 +1,170 @@
+"""Time limits for the steps of :func:`derive.activation_check.check.check_activation`.
+
+Owns :class:`StepTimeout` (it names the step that ran out of time),
+:func:`time_limit` (a ``SIGALRM`` timer on the main thread, a watchdog thread
+elsewhere), the step runner :class:`_Steps` that records how long each step
+took, and :func:`_budget`, the share of the limit given to optional searches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from typing import Any, Iterator
+
+from numeric.errors import BackpropDeriveError
+
+__all__ = ["StepTimeout", "time_limit"]
+
+
+class StepTimeout(BackpropDeriveError, TimeoutError):
+    """A step of the check did not finish within its time limit.
+
+    Attributes:
+        step: the step's name, e.g. ``"piecewise split"``.
+        seconds: the limit that was exceeded.
+    """
+
+    def __init__(self, step: str, seconds: float) -> None:
+        self.step, self.seconds = step, seconds
+        super().__init__(f"step '{step}' did not finish within {seconds:g} s "
+                         "(the expression is too complex; simplify it or raise time_limit)")
+
+
+class _Expired(BaseException):
+    """Raised inside a timed block (a BaseException, so ``except Exception`` in
+    sympy cannot swallow it); turned into :class:`StepTimeout` at the block's edge."""
+
+
+_REFIRE = 0.05  # seconds between repeated interrupts, in case one was swallowed
+
+
+def _alarm_usable() -> bool:
+    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) is not None)
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Main thread: a SIGALRM timer (an outer timer is honoured and re-armed)."""
+    start = time.monotonic()
+    old_delay, old_interval = signal.getitimer(signal.ITIMER_REAL)
+    outer_deadline = start + old_delay if old_delay else math.inf
+    previous = signal.getsignal(signal.SIGALRM)
+
+    def handler(signum: int, frame: Any) -> None:
+        if time.monotonic() >= outer_deadline and callable(previous):
+            previous(signum, frame)  # an outer alarm (e.g. pytest-timeout) was due first
+        signal.setitimer(signal.ITIMER_REAL, _REFIRE)  # again, should this one be swallowed
+        raise _Expired
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, old_delay) if old_delay else seconds)
+    try:
+        yield
+    finally:
+        while True:  # a signal landing here must not leave our handler armed
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except _Expired:
+                continue
+        if old_delay:
+            left = outer_deadline - time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), old_interval)
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float) -> Iterator[None]:
+    """Any thread (CPython): a timer thread injects :class:`_Expired` into this
+    thread with ``PyThreadState_SetAsyncExc``, again every 50 ms until the block ends."""
+    import ctypes
+
+    tid = ctypes.c_ulong(threading.get_ident())
+    inject = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def fire() -> None:
+        with lock:
+            if state["done"]:
+                return
+            state["fired"] = True
+            inject(tid, ctypes.py_object(_Expired))
+            again = threading.Timer(_REFIRE, fire)
+            again.daemon = True
+            again.start()
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        while True:  # an interrupt landing here must not leave the watchdog running
+            try:
+                with lock:
+                    state["done"] = True
+                    timer.cancel()
+                    if state["fired"]:
+                        inject(tid, None)  # drop an interrupt that has not been delivered yet
+                break
+            except _Expired:
+                continue
+
+
+@contextlib.contextmanager
+def time_limit(step: str, seconds: float | None) -> Iterator[None]:
+    """Raise :class:`StepTimeout` naming ``step`` if the block runs longer than ``seconds``.
+
+    On the main thread (POSIX) a ``SIGALRM`` timer interrupts the block; an
+    outer ``SIGALRM`` timer is honoured and re-armed afterwards.  On other
+    threads a watchdog thread injects the interrupt asynchronously (CPython's
+    ``PyThreadState_SetAsyncExc``).  Either way the interrupt arrives between
+    bytecodes: sympy (pure Python) stops promptly, one long C call (a huge
+    integer power, say) cannot be cut short.  The interrupt is repeated every
+    50 ms until the block ends, in case code such as a gc callback swallowed
+    it.  ``None`` or ``0`` means no limit.
+
+    Example:
+        >>> with time_limit("nothing", 1.0):
+        ...     pass
+    """
+    if not seconds:
+        yield
+        return
+    ctx = _alarm(seconds) if _alarm_usable() else _watchdog(seconds)
+    try:
+        with ctx:
+            yield
+    except _Expired:
+        raise StepTimeout(step, seconds) from None
+
+
+def _budget(limit: float | None, share: float) -> float:
+    """Seconds for an optional symbolic search: a share of the step limit, at least 1 s."""
+    return max(1.0, share * limit) if limit else 60.0
+
+
+class _Steps:
+    """Runs named steps under the time limit and records how long each took."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, limited: bool = True) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            if limited:
+                with time_limit(name, self.limit):
+                    yield
+            else:
+                yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
