@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from derive.cli import options
 from numeric.errors import InputError
 
 __all__ = ["register", "load_target", "run"]
@@ -43,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--f", default="swish", metavar="NAME", help="first hidden activation (default swish)")
     p.add_argument("--g", default="leaky_relu", metavar="NAME", help="second hidden activation (default leaky_relu)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--max-examples", type=int, default=60, metavar="N",
+    p.add_argument("--max-examples", type=options.nonnegative_int, default=60, metavar="N",
                    help="hypothesis examples after the fixed probes (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the search (default 0)")
     p.add_argument("--at-kinks", action="store_true",
                    help="also probe pre-activations exactly at the kinks (expects the left-hand derivative)")
     p.set_defaults(run=run)

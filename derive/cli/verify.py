@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from derive.cli.options import seed as seed_type
 from numeric.errors import BackpropDeriveError
 
 __all__ = ["register"]
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--f", metavar="NAME", help="first hidden activation (catalog name)")
     p.add_argument("--g", metavar="NAME", help="second hidden activation (catalog name)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the random problems (default 0)")
     p.set_defaults(run=_run_verify)
 
 
