@@ -1,4 +1,5 @@
-"""NumPy-only reference implementation of the article's 3-layer network.
+"""NumPy-only reference implementation of feed-forward networks (the article's
+3-layer network and any :class:`Network` description).
 
 This package never imports sympy: it is the independent implementation that
 the symbolic derivation in :mod:`derive` is checked against.
@@ -22,10 +23,16 @@ from numeric.errors import (
     TargetRangeError,
     UnknownActivationError,
 )
+from numeric.description import HEADS, L2_CONVENTIONS, MSE_CONVENTIONS, REDUCTIONS, Network
 from numeric.gradcheck import numerical_gradient
 from numeric.network import backward, cost, forward, init_params
 
 __all__ = [
+    "Network",
+    "HEADS",
+    "REDUCTIONS",
+    "MSE_CONVENTIONS",
+    "L2_CONVENTIONS",
     "init_params",
     "forward",
     "cost",

@@ -54,6 +54,8 @@ import numpy as np
 from numeric._validate import PARAM_NAMES, check_network
 from numeric.activations import Activation, get_activation
 from numeric.errors import InputError
+from numeric.description import Network
+from numeric.general import check_problem, cost_any
 from numeric.network import _bce_from_logits, _forward
 
 __all__ = ["METHODS", "numerical_gradient", "default_step", "tolerance", "Tolerance"]
@@ -140,13 +142,24 @@ class _Cost:
     """``J`` of working copies of the parameters, which the oracles perturb in place."""
 
     def __init__(self, params: Mapping[str, Any], X: Any, Y: Any, f: Any, g: Any,
-                 dtype: Any, complex_: bool = False) -> None:
-        P, Xa, Ya = check_network(params, X, Y)
+                 dtype: Any, complex_: bool = False, network: Network | None = None) -> None:
+        self.net = network
+        if network is not None:
+            if f is not None or g is not None:
+                raise InputError("give the activations in the Network, not as f= and g= as well")
+            P, Xa, Ya = check_problem(params, X, Y, network)
+            acts = [get_activation(a) for a in network.activations]
+        else:
+            P, Xa, Ya = check_network(params, X, Y)
+            acts = [get_activation("swish" if f is None else f), get_activation("leaky_relu" if g is None else g)]
+        self.names = network.parameter_names() if network is not None else PARAM_NAMES
         self.dtype = _float_dtype(dtype)
+        if network is not None and self.dtype != np.float64:
+            raise InputError("a Network's numerical gradient runs in float64 only")
         work = np.result_type(self.dtype, np.complex64) if complex_ else self.dtype
-        fa, ga = get_activation(f), get_activation(g)
+        fa, ga = acts[0] if acts else None, acts[1] if len(acts) > 1 else None
         if complex_:
-            bad = [a.name for a in (fa, ga) if not a.analytic]
+            bad = [a.name for a in acts if not a.analytic]
             if bad:
                 raise ValueError(
                     f"the complex step needs analytic activations; {bad} do not accept complex input "
@@ -155,19 +168,25 @@ class _Cost:
         if self.dtype != np.float64:
             fa, ga = _rounded(fa, work), _rounded(ga, work)
         self.fa, self.ga = fa, ga
-        self.base = {k: P[k].real.astype(self.dtype) for k in PARAM_NAMES}
+        self.base = {k: P[k].real.astype(self.dtype) for k in self.names}
         self.P = {k: v.astype(work) for k, v in self.base.items()}
         self.X, self.Y = Xa.astype(self.dtype), Ya.astype(self.dtype)
         self.evaluations = 0
 
     def __call__(self) -> Any:
         self.evaluations += 1
+        if self.net is not None:
+            with np.errstate(over="ignore", under="ignore"):
+                return cost_any(self.P, self.X, self.Y, self.net)
         with np.errstate(over="ignore", under="ignore"):
             cache = _forward(self.P, self.X, self.fa, self.ga)
             return _bce_from_logits(cache["Z3"].astype(self.P["W3"].dtype, copy=False), self.Y)
 
     def scale(self) -> float:
-        """``J_abs``: mean of ``|softplus(Z3)| + |Y Z3|`` at the base point."""
+        """``J_abs``: mean of ``|softplus(Z3)| + |Y Z3|`` at the base point
+        (for a Network: ``|J|`` at the base point)."""
+        if self.net is not None:
+            return float(abs(cost_any(self.base, self.X, self.Y, self.net)))
         Z3 = _forward(self.base, self.X, self.fa, self.ga)["Z3"].real
         m = Z3.shape[1]
         return float(np.sum(np.logaddexp(0.0, Z3) + np.abs(self.Y * Z3)) / m)
@@ -202,9 +221,10 @@ def numerical_gradient(
     params: Mapping[str, Any],
     X: Any,
     Y: Any,
-    f: Any = "swish",
-    g: Any = "leaky_relu",
+    f: Any = None,
+    g: Any = None,
     *,
+    network: Network | None = None,
     method: str = "central",
     step: float | None = None,
     dtype: Any = np.float64,
@@ -212,6 +232,8 @@ def numerical_gradient(
     """Gradient of :func:`numeric.cost` by finite differences or complex step.
 
     Args:
+        f, g: the article's hidden activations (default swish, leaky_relu).
+        network: any description instead (float64 only).
         method: ``"central"``, ``"richardson"`` or ``"complex"``.
         step: overrides the step (per-entry default for central and
             Richardson, 1e-20 for the complex step).
@@ -231,16 +253,17 @@ def numerical_gradient(
         >>> sorted(G) == sorted(numeric.backward(P, np.ones((2, 3)), np.ones((1, 3))))
         True
     """
-    grads, _, _, _ = _every_entry(params, X, Y, f, g, method=_method(method), step=step, dtype=dtype)
+    grads, _, _, _ = _every_entry(params, X, Y, f, g, method=_method(method), step=step, dtype=dtype,
+                                  network=network)
     return grads
 
 
 def _every_entry(params: Mapping[str, Any], X: Any, Y: Any, f: Any, g: Any, *, method: str,
-                 step: float | None, dtype: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
-                                                           dict[str, np.ndarray], _Cost]:
-    J = _Cost(params, X, Y, f, g, dtype, complex_=method == "complex")
+                 step: float | None, dtype: Any, network: Network | None = None
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray], _Cost]:
+    J = _Cost(params, X, Y, f, g, dtype, complex_=method == "complex", network=network)
     grads, errs, steps = {}, {}, {}
-    for name in PARAM_NAMES:
+    for name in J.names:
         base = J.base[name]
         h = default_step(base, J.dtype, method=method) if step is None else np.full(base.shape, float(step))
         out, err = np.empty(base.shape), np.empty(base.shape)

@@ -11,14 +11,16 @@ partial derivatives of the mean binary cross-entropy ``J``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from numeric._blocks import row_blocks, scratch
 from numeric._validate import PARAM_NAMES, check_network, raise_non_finite
 from numeric.activations import ACTIVATIONS, Activation, get_activation
-from numeric.errors import NonFiniteError
+from numeric.description import Network
+from numeric.errors import InputError, NonFiniteError
+from numeric.general import backward_any, check_problem, cost_any, forward_any
 
 __all__ = ["init_params", "forward", "cost", "backward", "ActivationSpec"]
 
@@ -28,8 +30,12 @@ _softplus = ACTIVATIONS["softplus"].value
 _sigmoid = ACTIVATIONS["sigmoid"].value
 
 
-def init_params(d: int, n: int, p: int, q: int = 1, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random parameters for the network, in float64.
+def init_params(
+    d: int | Sequence[int] | Network, n: int | None = None, p: int | None = None, q: int = 1, *, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Random parameters, in float64: ``init_params(widths, seed=)`` for any
+    depth (widths input first, or a :class:`Network` with widths), or the
+    article's ``init_params(d, n, p, q=1, seed=)``.
 
     Weights are drawn from N(0, 1/fan_in); biases are small (N(0, 0.01)) so
     that they take part in every check.
@@ -38,16 +44,64 @@ def init_params(d: int, n: int, p: int, q: int = 1, *, seed: int = 0) -> dict[st
         >>> P = init_params(784, 128, 64, seed=1)
         >>> P["W1"].shape, P["b3"].shape
         ((128, 784), (1, 1))
+        >>> sorted(init_params((5, 4, 3, 2, 10)))[:3]
+        ['W1', 'W2', 'W3']
     """
-    for name, v in (("d", d), ("n", n), ("p", p), ("q", q)):
+    if isinstance(d, Network) or isinstance(d, (tuple, list)):
+        if n is not None or p is not None:
+            raise InputError("init_params(widths, seed=...) takes the widths as one sequence")
+        widths = d.widths if isinstance(d, Network) else tuple(d)
+        if widths is None:
+            raise InputError("this Network leaves its widths open; pass the widths: init_params((d, n, ..., q))")
+    else:
+        widths = (d, n, p, q)
+        if n is None or p is None:
+            raise InputError("init_params needs the widths: init_params((d, n, ..., q)) or init_params(d, n, p, q)")
+    for i, v in enumerate(widths):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            name = "dnpq"[i] if len(widths) == 4 else f"widths[{i}]"
+            raise InputError(f"{name} must be a positive integer, got {v!r}")
+    if len(widths) < 2:
+        raise InputError(f"widths need an input and an output width, got {tuple(widths)}")
     rng = np.random.default_rng(seed)
     out: dict[str, np.ndarray] = {}
-    for layer, (rows, cols) in enumerate(((n, d), (p, n), (q, p)), start=1):
+    for layer in range(1, len(widths)):
+        rows, cols = int(widths[layer]), int(widths[layer - 1])
         out[f"W{layer}"] = rng.standard_normal((rows, cols)) / np.sqrt(cols)
         out[f"b{layer}"] = 0.1 * rng.standard_normal((rows, 1))
-    return {k: out[k] for k in PARAM_NAMES}
+    return out
+
+
+def _network(network: Network | None, f: Any, g: Any) -> Network | None:
+    """The description to use on the generic path, or None for the article's fast path."""
+    if network is None:
+        return None
+    if not isinstance(network, Network):
+        raise InputError(f"network must be a numeric.Network, got {type(network).__name__}")
+    if f is not None or g is not None:
+        raise InputError("give the activations in the Network, not as f= and g= as well")
+    return network
+
+
+def _fast(net: Network | None, params: Mapping[str, Any], X: Any) -> bool:
+    """True for the article's network: its fused path, after checking any
+    fixed widths against the arrays."""
+    if net is None:
+        return True
+    if not net.is_article:
+        return False
+    if net.widths is not None:
+        shapes = [np.shape(params.get(k)) for k in PARAM_NAMES if isinstance(params, Mapping)]
+        have = [np.shape(X)[:1]] + [s[:1] for s in shapes[0::2]]
+        if [tuple(h) for h in have] != [(w,) for w in net.widths]:
+            return False  # the generic path names the array that disagrees
+    return True
+
+
+def _article_pair(net: Network | None, f: Any, g: Any) -> tuple[Any, Any]:
+    if net is not None:
+        return net.activations
+    return ("swish" if f is None else f), ("leaky_relu" if g is None else g)
 
 
 def _forward(P: Mapping[str, np.ndarray], X: np.ndarray, fa: Activation, ga: Activation) -> dict[str, np.ndarray]:
@@ -107,15 +161,29 @@ def _multiply_and_sum(G: np.ndarray, D: np.ndarray) -> np.ndarray:
 
 
 def forward(
-    params: Mapping[str, Any], X: Any, f: ActivationSpec = "swish", g: ActivationSpec = "leaky_relu"
+    params: Mapping[str, Any],
+    X: Any,
+    f: ActivationSpec = None,
+    g: ActivationSpec = None,
+    *,
+    network: Network | None = None,
 ) -> dict[str, np.ndarray]:
-    """Forward propagation; returns the cache ``Z1 A1 Z2 A2 Z3 A3``.
+    """Forward propagation; returns the cache ``Z1 A1 ... ZL AL``.
+
+    Args:
+        f, g: the article's hidden activations (default swish, leaky_relu).
+        network: any description instead (then no f, g).
 
     Example:
         >>> P = init_params(4, 3, 2)
         >>> forward(P, np.ones((4, 5)))["A3"].shape
         (1, 5)
     """
+    net = _network(network, f, g)
+    if not _fast(net, params, X):
+        P, Xa, _ = check_problem(params, X, None, net)
+        return forward_any(P, Xa, net)
+    f, g = _article_pair(net, f, g)
     P, Xa, _ = check_network(params, X)
     return _forward(P, Xa, get_activation(f), get_activation(g))
 
@@ -129,9 +197,16 @@ def _bce_from_logits(Z3: np.ndarray, Y: np.ndarray) -> Any:
 
 
 def cost(
-    params: Mapping[str, Any], X: Any, Y: Any, f: ActivationSpec = "swish", g: ActivationSpec = "leaky_relu"
+    params: Mapping[str, Any],
+    X: Any,
+    Y: Any,
+    f: ActivationSpec = None,
+    g: ActivationSpec = None,
+    *,
+    network: Network | None = None,
 ) -> Any:
-    """Mean binary cross-entropy ``J``, computed stably from the logits Z3.
+    """The cost ``J``: the article's mean binary cross-entropy computed stably
+    from the logits Z3, or the cost of ``network`` (its head, reduction and L2).
 
     Returns a Python float (a complex number when complex input is given, for
     the complex-step check).
@@ -141,6 +216,12 @@ def cost(
         >>> round(cost(P, np.zeros((2, 1)), np.ones((1, 1))), 6) > 0
         True
     """
+    net = _network(network, f, g)
+    if not _fast(net, params, X):
+        P, Xa, Ya = check_problem(params, X, Y, net)
+        J = cost_any(P, Xa, Ya, net)
+        return complex(J) if np.iscomplexobj(J) else float(J)
+    f, g = _article_pair(net, f, g)
     P, Xa, Ya = check_network(params, X, Y)
     cache = _forward(P, Xa, get_activation(f), get_activation(g))
     J = _bce_from_logits(cache["Z3"], Ya)
@@ -151,19 +232,26 @@ def backward(
     params: Mapping[str, Any],
     X: Any,
     Y: Any,
-    f: ActivationSpec = "swish",
-    g: ActivationSpec = "leaky_relu",
+    f: ActivationSpec = None,
+    g: ActivationSpec = None,
     *,
+    network: Network | None = None,
     return_dZ: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Backpropagation: the gradients ``dW1 db1 dW2 db2 dW3 db3`` of :func:`cost`.
+    """Backpropagation: the gradients ``dW1 db1 ... dWL dbL`` of :func:`cost`.
+
+    With ``network=`` any description is handled (module
+    :mod:`numeric.general`); without it, or for the article's network with
+    open widths, the fused fast path below runs.
 
     This is the article's pseudocode with its errors fixed: matrix products
     for dW, elementwise products for dZ, ``keepdims`` for db, and the
     derivative of the *corrected* BCE, ``dZ3 = A3 - Y``.
 
     Args:
-        return_dZ: also return ``dZ1 dZ2 dZ3`` (in the ``m * dJ/dZ`` convention).
+        f, g: the article's hidden activations (default swish, leaky_relu).
+        network: any description instead (then no f, g).
+        return_dZ: also return ``dZ1 ... dZL`` (in the ``N dJ/dZ`` convention).
 
     Example:
         >>> P = init_params(3, 4, 2, q=2)
@@ -171,6 +259,11 @@ def backward(
         >>> G["dW1"].shape, G["db3"].shape
         ((4, 3), (2, 1))
     """
+    net = _network(network, f, g)
+    if not _fast(net, params, X):
+        P, Xa, Ya = check_problem(params, X, Y, net)
+        return backward_any(P, Xa, Ya, net, return_dZ=return_dZ)
+    f, g = _article_pair(net, f, g)
     P, Xa, Ya = check_network(params, X, Y, scan_X=False)
     fa, ga = get_activation(f), get_activation(g)
     m = Xa.shape[1]
