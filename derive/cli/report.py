@@ -2,7 +2,9 @@
 
 Wiring: ``derive.cli.COMMANDS`` lists :func:`register`.  Exit codes: 0 when
 the report was written and every check passed, 1 when a check failed or the
-LaTeX build failed (nothing is overwritten then), 2 for unusable input.
+LaTeX build failed (nothing is overwritten then), 2 for unusable input, 130
+when interrupted (SIGINT/SIGTERM).  Every error message says what is on disk
+afterwards.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+
+from derive.cli.options import seed
 
 __all__ = ["register", "run_report"]
 
@@ -39,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activation", metavar="EXPR", help="write the report of one custom activation instead")
     p.add_argument("--out", metavar="DIR", default="reports", help="output directory (default reports/)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
-    p.add_argument("--seed", type=int, default=0, help="seed of the numeric problems (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the numeric problems (default 0)")
     p.set_defaults(run=run_report)
 
 
@@ -75,8 +79,15 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         written = write_report(tex, out_dir, stem, pdf=pdf)
     except ReportError as exc:
-        print(f"backprop-derive: error: {exc}; earlier files in {out_dir} were left as they were", file=sys.stderr)
+        print(f"backprop-derive: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        from derive.report.pair import describe_pair
+
+        print(f"backprop-derive: interrupted; {describe_pair(out_dir, stem)}", file=sys.stderr)
+        return 130
+    if written.removed_pdf:
+        _progress(f"removed {out_dir / (stem + '.pdf')}: it showed an earlier .tex (--no-pdf run)")
     _progress(f"done in {time.perf_counter() - start:.1f} s")
     print(written.tex)
     if written.pdf is not None:
