@@ -8,6 +8,12 @@ compares the six gradients (and dZ1..dZ3 when returned) with
 :mod:`derive.backprop_check.localise`).  Hypothesis shrinking gives the smallest shape that
 shows the bug.
 
+The user's function runs in a child process (:mod:`derive.backprop_check.sandbox`):
+an exit, a hang (``call_limit`` seconds per call, default 10) or a crash in
+it becomes a finding, never the checker's end.  Its arrays come in the
+user's layout (:mod:`derive.backprop_check.layout`: ``columns``, ``rows``,
+``linear``; parameters as a dict or ``(W, b)`` pairs) and dtype.
+
 Hypothesis draws each example's shape (every size from 1, q up to 3), a seed
 for its values, a weight scale and a shift of b3 that makes the outputs very
 confident; the values come from :func:`numeric.compare.draw_problem` with that
@@ -38,20 +44,18 @@ Example:
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 import random
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 import numeric
-from derive.lambdified import gradient_function
+from derive.backprop_check.layout import DTYPES, LAYOUTS, PARAMS_AS, Layout
 from derive.backprop_check.localise import (
     DZS,
-    FORMULAS,
     GRADS,
     Case,
     CaseResult,
@@ -61,11 +65,14 @@ from derive.backprop_check.localise import (
     make_case,
     run_case,
 )
+from derive.backprop_check.result import BackpropReport, summarise
+from derive.backprop_check.sandbox import InProcess, Sandbox, open_caller
+from derive.lambdified import gradient_function
 from numeric.errors import InputError, UnknownActivationError
 
-__all__ = ["check_backprop", "assert_backprop_ok", "BackpropReport", "PROBES"]
+__all__ = ["check_backprop", "assert_backprop_ok", "BackpropReport", "PROBES", "DEFAULT_RTOL"]
 
-Backward = Callable[..., Mapping[str, Any]]
+Backward = Callable[..., Any]
 
 # label, (d, n, p, q, m), b3 offset.  Sizes are distinct where possible so
 # that a ratio names one size (m = 7 in "generic" is no other size).
@@ -81,116 +88,56 @@ PROBES: tuple[tuple[str, tuple[int, int, int, int, int], float], ...] = (
 )
 _OFFSETS = (0.0, 30.0, -30.0, 40.0)
 _SCALES = (1.0, 0.5, 2.0)
-_CONVENTION = "dZl = m dJ/dZl; dWl, dbl are the true partial derivatives of the mean BCE J"
-
-
-@dataclass
-class BackpropReport:
-    """What :func:`check_backprop` found; ``ok`` is the verdict.
-
-    Attributes:
-        ok: True when every gradient matched on every case.
-        wrong: the wrong gradients (and dZ's), in backprop order.
-        findings: name -> :class:`~derive.localise.Finding` for each wrong
-            gradient or dZ, plus ``"backward"`` for the call itself (it
-            raised, or modified its inputs).
-        diverges_at: the first layer, going backwards from the output, where
-            the user's result differs from the truth (None when ok).
-        divergence: that statement as a sentence.
-        smallest: the smallest case that shows the bug, and how it was found.
-    """
-
-    name: str
-    f: str
-    g: str
-    ok: bool
-    wrong: list[str] = field(default_factory=list)
-    findings: dict[str, Finding] = field(default_factory=dict)
-    diverges_at: int | None = None
-    divergence: str = ""
-    smallest: Case | None = None
-    smallest_how: str = ""
-    returns_dZ: bool = False
-    notes: list[str] = field(default_factory=list)
-    probes: list[str] = field(default_factory=list)
-    examples: int = 0
-    search: str = ""
-    rtol: float = 1e-12
-    seconds: float = 0.0
-
-    def __str__(self) -> str:
-        head = f"check_backprop({self.name}), f={self.f}, g={self.g}: "
-        if self.ok:
-            what = "all six gradients" + (" and dZ1..dZ3" if self.returns_dZ else "")
-            lines = [head + f"ok -- {what} match the derived ones"]
-        else:
-            call = self.findings.get("backward")
-            what = f"wrong: {', '.join(self.wrong)}" if self.wrong else f"the call itself ({call.kind if call else '?'})"
-            lines = [head + f"FAILED -- {what}"]
-            if self.divergence:
-                lines.append(f"  {self.divergence}")
-            for name, fd in self.findings.items():
-                lines.append(f"  {name}: {fd.message}  [{fd.kind}]")
-                if name in FORMULAS:
-                    lines.append(f"      expected {FORMULAS[name]}")
-                if fd.worst:
-                    cells = "; ".join(f"{list(i)}: {y:.6g} vs {t:.6g}" for i, y, t in fd.worst)
-                    lines.append(f"      worst entries [index]: yours vs truth: {cells}")
-                if fd.case is not None:
-                    rel = "" if math.isinf(fd.rel_error) else f", max relative error {fd.rel_error:.3g}"
-                    lines.append(f"      seen at {fd.case.label}: {fd.case.describe()}{rel}")
-            if self.smallest is not None:
-                lines.append(f"  smallest failing shape ({self.smallest_how}): {self.smallest.describe()}")
-        lines += [f"  note: {n}" for n in self.notes]
-        engine, _, why = self.search.partition(" (")
-        plural = "" if self.examples == 1 else "s"
-        lines.append(f"  checked {len(self.probes)} probes ({', '.join(self.probes)}) and {self.examples} "
-                     f"{engine} example{plural}{' (' + why if why else ''} in {self.seconds:.2f} s")
-        lines.append(f"  tolerance: |yours - truth| <= {self.rtol:.0e} S per entry (S: its rounding bound, "
-                     "the magnitude of the terms it sums)")
-        lines.append(f"  convention: {_CONVENTION}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``json.dumps(report.to_dict())``)."""
-        return {
-            "name": self.name, "f": self.f, "g": self.g, "ok": self.ok, "wrong": list(self.wrong),
-            "findings": {k: v.to_dict() for k, v in self.findings.items()},
-            "diverges_at": self.diverges_at, "divergence": self.divergence,
-            "smallest": None if self.smallest is None else {
-                "shape": list(self.smallest.shape), "seed": self.smallest.seed, "scale": self.smallest.scale,
-                "offset": self.smallest.offset, "how": self.smallest_how},
-            "returns_dZ": self.returns_dZ, "notes": list(self.notes), "probes": list(self.probes),
-            "examples": self.examples, "search": self.search, "rtol": self.rtol, "seconds": self.seconds,
-            "convention": _CONVENTION,
-        }
+# |yours - truth| <= rtol * S, S the entry's rounding bound in units of eps: about 4500 eps of the dtype
+# the code runs in (float64: 1e-12; float32: 4096 * 2**-23 ~ 4.9e-4).  Correct code stays below ~10 eps.
+DEFAULT_RTOL = {"float64": 1e-12, "float32": 4096 * 2.0**-23}
 
 
 class _Checker:
     """Runs cases for one backward; remembers results so answers are repeatable."""
 
-    def __init__(self, backward: Backward, f: str, g: str, rtol: float, kink_margin: float) -> None:
-        self.backward, self.f, self.g, self.rtol, self.kink_margin = backward, f, g, rtol, kink_margin
+    def __init__(self, caller: Sandbox | InProcess, f: str, g: str, rtol: float, kink_margin: float,
+                 layout: Layout) -> None:
+        self.caller, self.f, self.g, self.rtol, self.kink_margin = caller, f, g, rtol, kink_margin
+        self.layout = layout
         self.fa, self.ga = numeric.get_activation(f), numeric.get_activation(g)
-        self.grad_fn = gradient_function(f, g)
+        self.grad_fn = gradient_function(f, g)  # the one source of the truth
         self.memo: dict[tuple[Any, ...], CaseResult] = {}
+        self.skipped = 0
 
     def case(self, shape: tuple[int, ...], seed: int, scale: float = 1.0, offset: float = 0.0,
              label: str = "") -> Case:
-        return make_case(tuple(int(s) for s in shape), seed=seed, scale=scale, offset=offset,  # type: ignore[arg-type]
+        case = make_case(tuple(int(s) for s in shape), seed=seed, scale=scale, offset=offset,  # type: ignore[arg-type]
                          f=self.fa, g=self.ga, kink_margin=self.kink_margin, label=label)
+        return self._in_dtype(case)
 
-    def run(self, case: Case) -> CaseResult:
-        key = (case.shape, case.seed, case.scale, case.offset, case.label if case.seed is None else "")
+    def _in_dtype(self, case: Case) -> Case:
+        """The case with its inputs rounded to the dtype the code runs in (the truth is for those inputs)."""
+        if self.layout.dtype == "float64":
+            return case
+        rnd = self.layout.dtype
+
+        def r(a: np.ndarray) -> np.ndarray:
+            return np.asarray(a, dtype=rnd).astype(np.float64)
+
+        return dataclasses.replace(case, params={k: r(v) for k, v in case.params.items()}, X=r(case.X), Y=r(case.Y))
+
+    def reference(self, case: Case) -> Reference:
+        return Reference(case, self.grad_fn, self.fa, self.ga)
+
+    def run(self, case: Case, layout: Layout | None = None) -> CaseResult:
+        key = (case.shape, case.seed, case.scale, case.offset, case.label if case.seed is None else "", layout)
         if key not in self.memo:
-            self.memo[key] = run_case(self.backward, case, Reference(case, self.grad_fn, self.fa, self.ga),
-                                      rtol=self.rtol)
+            res = run_case(self.caller, case, self.reference(case), rtol=self.rtol, layout=layout or self.layout)
+            self.skipped += res.skipped
+            self.memo[key] = res
         return self.memo[key]
 
 
 def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max_size: int,
-              kink_margin: float, time_limit: float) -> None:
-    if not callable(backward):
+              kink_margin: float, time_limit: float, call_limit: float, layout: Any, params_as: Any,
+              dtype: Any) -> None:
+    if not callable(backward) and not isinstance(backward, str):
         raise InputError(f"backward must be a function backward(params, X, Y); got {type(backward).__name__}")
     for label, spec in (("f", f), ("g", g)):
         if not isinstance(spec, str):
@@ -198,6 +145,10 @@ def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max
                              f"(known: {', '.join(numeric.ACTIVATIONS)})")
         if spec not in numeric.ACTIVATIONS:
             raise UnknownActivationError(f"unknown activation {spec!r}; known: {', '.join(numeric.ACTIVATIONS)}")
+    for label, value, allowed in (("layout", layout, LAYOUTS), ("params_as", params_as, PARAMS_AS),
+                                  ("dtype", dtype, DTYPES)):
+        if value not in allowed:
+            raise InputError(f"{label} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise InputError(f"rtol must be a number in (0, 1), got {rtol!r}; e.g. rtol=1e-12")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 0:
@@ -206,56 +157,70 @@ def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max
         raise InputError(f"max_size must be a positive int, got {max_size!r}; e.g. max_size=6")
     if not (isinstance(kink_margin, (int, float)) and 0 <= kink_margin < 1):
         raise InputError(f"kink_margin must be a number in [0, 1), got {kink_margin!r}; e.g. kink_margin=1e-3")
-    if not (isinstance(time_limit, (int, float)) and time_limit > 0):
-        raise InputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
-    try:
-        sig = inspect.signature(backward)
-    except (TypeError, ValueError):  # builtins without a signature: just call them
-        return
-    try:
-        sig.bind({}, None, None)
-    except TypeError as exc:
-        raise InputError(f"backward must accept (params, X, Y): {exc}") from None
+    for label, value in (("time_limit", time_limit), ("call_limit", call_limit)):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and value > 0):
+            raise InputError(f"{label} must be a positive number of seconds, got {value!r}")
 
 
 def check_backprop(
-    backward: Backward,
+    backward: Backward | str,
     *,
     f: str = "swish",
     g: str = "leaky_relu",
+    layout: str = "columns",
+    params_as: str = "dict",
+    dtype: str = "float64",
     max_examples: int = 60,
     max_size: int = 6,
     seed: int = 0,
-    rtol: float = 1e-12,
+    rtol: float | None = None,
     kink_margin: float = 1e-3,
     at_kinks: bool = False,
     time_limit: float = 3.0,
+    call_limit: float = 10.0,
+    isolate: bool = True,
 ) -> BackpropReport:
     """Check a hand-written ``backward(params, X, Y)`` against the derived gradients.
 
     Args:
-        backward: returns a dict with ``dW1 db1 dW2 db2 dW3 db3`` (and
-            optionally ``dZ1 dZ2 dZ3`` in the ``m dJ/dZ`` convention) for
-            the network of DESIGN.md with hidden activations ``f`` and ``g``.
+        backward: the function, or ``"module:attr"`` text (the child process
+            imports it).  It returns the gradients of the network of DESIGN.md
+            with hidden activations ``f`` and ``g``: a dict with ``dW1 db1 dW2
+            db2 dW3 db3`` (or ``W1 b1 ...`` keys; optionally ``dZ1 dZ2 dZ3`` in
+            the ``m dJ/dZ`` convention), or a list in the order of the parameters.
         f, g: catalog names of the activations ``backward`` implements.
+        layout: ``"columns"`` (the article's, X is d x m), ``"rows"`` (X is
+            m x d, ``X @ W + b``, W is d x n) or ``"linear"`` (X is m x d,
+            ``X @ W.T + b``, W is n x d as in ``torch.nn.Linear``).
+        params_as: ``"dict"`` (W1 b1 W2 b2 W3 b3) or ``"pairs"`` (a list of (W, b)).
+        dtype: ``"float64"`` or ``"float32"`` (inputs in float32, float32 tolerance).
         max_examples: hypothesis examples after the fixed probes (0: probes only).
         max_size: largest d, n, p and m drawn (q is at most 3).
         seed: seed of the search (same seed, same examples).
         rtol: allowed ``|yours - truth|`` as a fraction of ``S``, each
             entry's rounding bound (the magnitude of the terms it sums, see
-            :mod:`derive.backprop_check.localise`): 1e-12 is about 4500 float64 epsilons;
-            correct float64 code stays below 1e-15.
+            :mod:`derive.backprop_check.localise`); default
+            :data:`DEFAULT_RTOL` of the dtype (about 4500 of its epsilons:
+            correct code stays below about 10).
         kink_margin: distance kept between pre-activations and kinks.
         at_kinks: also probe pre-activations exactly at the kinks, expecting
             the left-hand derivative.
-        time_limit: seconds for the search and shrinking.
+        time_limit: seconds for the search and shrinking (it only stops the
+            search, and the report says so).
+        call_limit: seconds each call of ``backward`` may take; after the
+            first time-out the checker stops calling it and reports it.
+        isolate: run ``backward`` in a child process (default).  False runs
+            it here (faster, but an exit or hang in it is not contained).
 
     Returns:
         A :class:`BackpropReport`: ``ok``, ``str(report)``, ``report.to_dict()``.
 
     Raises:
-        InputError: ``backward`` is not callable with ``(params, X, Y)``, it
-            does not return a dict of gradients, or an option is invalid.
+        InputError: ``backward`` cannot be imported or called with
+            ``(params, X, Y)``, returns no readable gradients, is code in
+            another layout than ``layout`` (the message names the option),
+            or an option is invalid.
         UnknownActivationError: ``f`` or ``g`` is not a catalog name.
 
     Example:
@@ -264,29 +229,41 @@ def check_backprop(
         True
     """
     t0 = time.perf_counter()
-    _validate(backward, f, g, rtol, max_examples, max_size, kink_margin, time_limit)
-    chk = _Checker(backward, f, g, float(rtol), float(kink_margin))
-    report = BackpropReport(getattr(backward, "__qualname__", repr(backward)), f, g, ok=True, rtol=float(rtol))
-    results = []
-    for i, (label, shape, offset) in enumerate(PROBES):
-        res = chk.run(chk.case(shape, seed=seed + i, offset=offset, label=f'probe "{label}"'))
-        if i == 0:
-            _first_call_checks(res, chk, report)
-        results.append(res)
-        report.probes.append(label)
-    if at_kinks:
-        results.append(chk.run(_kink_case(chk, seed)))
-        report.probes.append("pre-activations at the kinks")
-    search_result, report.examples, report.search = _search(chk, max_examples, max_size, seed, time_limit)
+    _validate(backward, f, g, rtol if rtol is not None else 1e-12, max_examples, max_size, kink_margin,
+              time_limit, call_limit, layout, params_as, dtype)
+    lay = Layout(layout, params_as, dtype)
+    rtol = float(DEFAULT_RTOL[dtype] if rtol is None else rtol)
+    with open_caller(backward, isolate=isolate, call_limit=call_limit) as caller:
+        name = caller.name if hasattr(caller, "name") else getattr(backward, "__qualname__", repr(backward))
+        chk = _Checker(caller, f, g, rtol, float(kink_margin), lay)
+        report = BackpropReport(name, f, g, ok=True, rtol=rtol, layout=lay, call_limit=float(call_limit))
+        if caller.note:
+            report.notes.append(caller.note)
+        results = []
+        for i, (label, shape, offset) in enumerate(PROBES):
+            res = chk.run(chk.case(shape, seed=seed + i, offset=offset, label=f'probe "{label}"'))
+            if i == 0:
+                _first_call_checks(res, chk, report)
+            results.append(res)
+            report.probes.append(label)
+        if at_kinks:
+            results.append(chk.run(_kink_case(chk, seed)))
+            report.probes.append("pre-activations at the kinks")
+        search_result, report.examples, report.search = _search(chk, max_examples, max_size, seed, time_limit)
     failing = [r for r in results if not r.ok]
     if search_result is not None:
         failing.append(search_result)
-    _summarise(report, results + ([search_result] if search_result is not None else []), failing, chk)
+    for res in failing:
+        diagnose(res, rtol=chk.rtol)
+    summarise(report, results + ([search_result] if search_result is not None else []), failing)
+    if caller.stopped:
+        report.notes.append(f"backward {caller.stop_reason}: {chk.skipped} later case"
+                            f"{'s were' if chk.skipped != 1 else ' was'} not run")
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def assert_backprop_ok(backward: Backward, **options: Any) -> BackpropReport:
+def assert_backprop_ok(backward: Backward | str, **options: Any) -> BackpropReport:
     """Raise ``AssertionError(str(report))`` unless ``backward`` is right.
 
     For pytest: the failure message is the whole report.  ``options`` are
@@ -297,26 +274,61 @@ def assert_backprop_ok(backward: Backward, **options: Any) -> BackpropReport:
         >>> assert_backprop_ok(lambda P, X, Y: numeric.backward(P, X, Y), max_examples=5).ok
         True
     """
+    __tracebackhide__ = True
     report = check_backprop(backward, **options)
     if not report.ok:
         raise AssertionError(str(report))
     return report
 
 
+def _shapes_fit(res: CaseResult) -> bool:
+    """The call returned every gradient, each an array of the right shape."""
+    if res.error is not None or res.unusable is not None or res.skipped:
+        return False
+    return all(isinstance(res.output.get(k), np.ndarray) and res.output[k].shape == res.ref.truth[k].shape
+               for k in GRADS)
+
+
+def _other_layout(res: CaseResult, chk: _Checker) -> Layout | None:
+    """Another layout in which the code runs and returns right shapes, when the asked one does not."""
+    if _shapes_fit(res):
+        return None
+    for layout in LAYOUTS:
+        for params_as in PARAMS_AS:
+            cand = Layout(layout, params_as, chk.layout.dtype)
+            if cand == chk.layout:
+                continue
+            if _shapes_fit(chk.run(res.case, cand)):
+                return cand
+    return None
+
+
 def _first_call_checks(res: CaseResult, chk: _Checker, report: BackpropReport) -> None:
+    other = _other_layout(res, chk)
+    if other is not None:
+        what = res.unusable or (f"raised {res.error}" if res.error else "gradients of the wrong shapes")
+        pairs = ", taking a list of (W, b) pairs" if other.params_as == "pairs" else ""
+        raise InputError(f"backward looks like {other.describe()}{pairs}: with {chk.layout.option_text()} it "
+                         f"gives {what}; pass {other.option_text()}")
     if res.unusable:
         raise InputError(res.unusable)
     report.returns_dZ = all(k in res.output for k in DZS)
-    if res.error is None and not res.mutated:
-        again = run_case(chk.backward, res.case, res.ref, rtol=chk.rtol)
-        if again.error is None and any(
-            not np.array_equal(np.asarray(res.output[k]), np.asarray(again.output.get(k)))
-            for k in GRADS if k in res.output
+    if res.error is None and not res.mutated and not res.skipped:
+        again = run_case(chk.caller, res.case, res.ref, rtol=chk.rtol, layout=chk.layout)
+        if again.error is None and not again.skipped and any(
+            not _same_values(res.output[k], again.output.get(k)) for k in GRADS if k in res.output
         ):
             res.issue = Finding(
                 "backward", "not repeatable",
                 "gave different gradients when called twice on the same input (state kept between calls, "
                 "e.g. gradients accumulated with += and never reset?)", case=res.case)
+
+
+def _same_values(a: Any, b: Any) -> bool:
+    """Equal, NaN equal to NaN (a NaN gradient is not a sign of kept state)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return a == b
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
 
 def _kink_case(chk: _Checker, seed: int) -> Case:
@@ -326,7 +338,7 @@ def _kink_case(chk: _Checker, seed: int) -> Case:
     for W, b in (("W1", "b1"), ("W2", "b2")):
         P[W][0, :] = 0.0
         P[b][0, :] = 0.0
-    return Case('probe "pre-activations at the kinks"', P, base.X, base.Y)
+    return chk._in_dtype(Case('probe "pre-activations at the kinks"', P, base.X, base.Y))
 
 
 def _search(chk: _Checker, max_examples: int, max_size: int, seed: int,
@@ -353,13 +365,14 @@ def _hypothesis_search(chk: _Checker, max_examples: int, max_size: int, seed: in
     sizes = st.integers(1, max_size)
     strategy = st.tuples(sizes, sizes, sizes, st.integers(1, 3), sizes, st.integers(0, 2**32 - 1),
                          st.sampled_from(_SCALES), st.sampled_from(_OFFSETS))
-    deadline, count = time.perf_counter() + time_limit, [0]
+    deadline, count, late = time.perf_counter() + time_limit, [0], [False]
 
     def fails(t: tuple[Any, ...]) -> bool:
-        key = (t[:5], t[5], t[6], t[7], "")
+        key = (t[:5], t[5], t[6], t[7], "", None)
         if key in chk.memo:
             return not chk.memo[key].ok
         if time.perf_counter() > deadline:
+            late[0] = True
             return False  # out of time: new examples count as passing (answers stay repeatable)
         count[0] += 1
         return not chk.run(chk.case(t[:5], seed=t[5], scale=t[6], offset=t[7], label="hypothesis example")).ok
@@ -370,11 +383,16 @@ def _hypothesis_search(chk: _Checker, max_examples: int, max_size: int, seed: in
     try:
         t = find(strategy, fails, settings=conf, random=random.Random(seed))
     except NoSuchExample:
-        return None, count[0], "hypothesis"
+        return None, count[0], _stopped("hypothesis", late[0], time_limit)
     except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
         return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
-    res = chk.memo[(t[:5], t[5], t[6], t[7], "")]
-    return res, count[0], "hypothesis"
+    res = chk.memo[(t[:5], t[5], t[6], t[7], "", None)]
+    return res, count[0], _stopped("hypothesis", late[0], time_limit)
+
+
+def _stopped(engine: str, late: bool, time_limit: float) -> str:
+    """The search's name; when ``time_limit`` stopped it, said loudly."""
+    return f"{engine} (stopped by time_limit = {time_limit:g} s: raise it to search further)" if late else engine
 
 
 def _fallback(chk: _Checker, max_examples: int, max_size: int, seed: int, time_limit: float,
@@ -390,7 +408,7 @@ def _fallback(chk: _Checker, max_examples: int, max_size: int, seed: int, time_l
         if not res.ok:
             return _greedy_shrink(chk, res, deadline), i + 1, label
         if time.perf_counter() > deadline:
-            return None, i + 1, label
+            return None, i + 1, f"seeded random (stopped by time_limit = {time_limit:g} s; {why})"
     return None, max_examples, label
 
 
@@ -416,69 +434,3 @@ def _greedy_shrink(chk: _Checker, res: CaseResult, deadline: float) -> CaseResul
             if improved:
                 break
     return best
-
-
-def _summarise(report: BackpropReport, results: list[CaseResult], failing: list[CaseResult],
-               chk: _Checker) -> None:
-    conventions = sorted({k for r in results for k in r.convention})
-    if conventions:
-        report.notes.append(f"{', '.join(conventions)} are dJ/dZ, 1/m of the article's convention dZ = m dJ/dZ "
-                            "(not an error: the gradients do not depend on it)")
-    if not failing:
-        return
-    report.ok = False
-    for res in failing:
-        diagnose(res, rtol=chk.rtol)
-    order = [*DZS[:1], "dW3", "db3", DZS[1], "dW2", "db2", DZS[2], "dW1", "db1"]
-    for name in ["backward", *order]:
-        for res in failing:  # probes first, in order: the first case where it is wrong explains it
-            if name in res.findings:
-                report.findings[name] = res.findings[name]
-                break
-    report.wrong = [k for k in order if k in report.findings]
-    # every case-level problem (raised on some shapes, modified inputs), not just the first
-    extra = [r.findings["backward"] for r in failing if "backward" in r.findings]
-    if extra and "backward" in report.findings:
-        kinds = {fd.kind for fd in extra}
-        if len(kinds) > 1:
-            report.notes += [f"backward also {fd.message} at {fd.case.describe() if fd.case else '?'}"
-                             for fd in extra[1:] if fd.kind != report.findings["backward"].kind]
-    _localise(report)
-    smallest = min(failing, key=lambda r: (sum(r.case.shape), r.case.shape))
-    report.smallest = smallest.case
-    report.smallest_how = {"hypothesis example": "hypothesis shrinking", "reduced example": "greedy shape reduction",
-                           "random example": "seeded random search"}.get(smallest.case.label, "smallest failing probe")
-
-
-_SHAPE_ONLY = {"keepdims"}  # right values in a wrong shape: not where the chain goes wrong
-
-
-def _localise(report: BackpropReport) -> None:
-    wrong = {k for k in report.wrong if report.findings[k].kind not in _SHAPE_ONLY}
-    dzs = [k for k in DZS if k in wrong]
-    layers = [int(k[-1]) for k in report.wrong if k in wrong and k[:2] in ("dW", "db", "dZ")]
-    shape_only = [k for k in report.wrong if k not in wrong]
-    if not layers:
-        if "backward" in report.findings:
-            report.divergence = "the call itself is the problem (see 'backward' below)"
-        elif shape_only:
-            report.divergence = f"every value is right; only the shape of {', '.join(shape_only)} is wrong"
-        return
-    top = max(layers)
-    report.diverges_at = top
-    above = [str(layer) for layer in (3, 2) if layer > top]
-    right = f"; layer{'s' if len(above) > 1 else ''} {' and '.join(above)} {'are' if len(above) > 1 else 'is'} right" \
-        if above else ""
-    if shape_only:
-        right += f" (apart from the shape of {', '.join(shape_only)})"
-    if report.returns_dZ:
-        if f"dZ{top}" in dzs:
-            step = FORMULAS[f"dZ{top}"]
-            report.divergence = (f"diverges at layer {top} going backwards: dZ{top} is the first wrong dZ "
-                                 f"(check {step}){right}")
-        else:
-            report.divergence = (f"diverges at layer {top} going backwards: dZ{top} is right, so the error is in "
-                                 f"{' / '.join(FORMULAS[k] for k in (f'dW{top}', f'db{top}') if k in wrong)}{right}")
-    else:
-        report.divergence = (f"diverges at layer {top} going backwards (the first layer from the output with a "
-                             f"wrong gradient; return dZ1..dZ3 too to pin down the step){right}")

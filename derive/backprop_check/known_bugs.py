@@ -46,10 +46,11 @@ def backprop_with(ref: Reference, *, dZ3: Any = None, d2: Any = None, d1: Any = 
 
 
 def _eps_of(ref: Reference, user: Mapping[str, Any]) -> float:
-    """The epsilon of an ``A3 += eps`` bug, read off the user's db3 (else 1e-8)."""
+    """The epsilon of an ``A3 += eps`` bug, read off the user's db3 (else 1e-8); needs
+    two or more entries, since one entry is shifted by any error at all."""
     try:
         delta = np.asarray(user["db3"], dtype=float) - ref.truth["db3"]
-        if delta.shape == ref.truth["db3"].shape and np.all(np.isfinite(delta)):
+        if delta.shape == ref.truth["db3"].shape and delta.size >= 2 and np.all(np.isfinite(delta)):
             eps = float(np.mean(delta))
             if eps and np.allclose(delta, eps, rtol=1e-6, atol=0):
                 return eps

@@ -44,7 +44,9 @@ import numpy as np
 from numeric.compare import GRAD_NAMES, relative_error
 
 from derive.backprop_check.known_bugs import variants
+from derive.backprop_check.layout import Layout, Unreadable
 from derive.backprop_check.reference import Case, Reference, make_case
+from derive.backprop_check.sandbox import InProcess
 
 __all__ = [
     "GRADS",
@@ -121,10 +123,16 @@ class CaseResult:
     convention: list[str] = field(default_factory=list)
     issue: Finding | None = None
     findings: dict[str, Finding] = field(default_factory=dict)
+    layout: Layout = field(default_factory=Layout)
+    error_kind: str = ""
+    where: str = ""
+    skipped: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return (self.error is None and self.unusable is None and self.issue is None and not self.mutated
+        """No problem found (a case never run, after the call limit stopped the checker, counts as none)."""
+        return self.skipped or (self.error is None and self.unusable is None and self.issue is None and not self.mutated
                 and not self.bad)
 
 
@@ -143,34 +151,36 @@ def _is_bad(value: Any, truth: np.ndarray, scale: np.ndarray, rtol: float) -> bo
     return bool(np.any(np.abs(arr.astype(np.float64) - truth) > rtol * scale + _UNDERFLOW))
 
 
-def run_case(backward: Callable[..., Any], case: Case, ref: Reference, *, rtol: float = 1e-12) -> CaseResult:
-    """Call ``backward`` on copies of the case's arrays and compare with ``ref``.
+def run_case(backward: Callable[..., Any] | Any, case: Case, ref: Reference, *, rtol: float = 1e-12,
+             layout: Layout | None = None) -> CaseResult:
+    """Call ``backward`` on the case's arrays (in ``layout``) and compare with ``ref``.
 
-    Exceptions raised by ``backward`` are recorded, not raised.  Only
-    ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    ``backward`` is a plain function (called in this process) or a caller
+    with a ``call`` method (a :class:`~derive.backprop_check.sandbox.Sandbox`).
+    Whatever the function does (raises, exits, returns junk) is recorded,
+    never raised.
     """
-    res = CaseResult(case, ref)
-    params = {k: v.copy() for k, v in case.params.items()}
-    X, Y = case.X.copy(), case.Y.copy()
+    layout = layout or Layout()
+    res = CaseResult(case, ref, layout=layout)
+    caller = backward if hasattr(backward, "call") else InProcess(backward)
+    params, X, Y, names = layout.to_user(case.params, case.X, case.Y)
+    call = caller.call(params, X, Y, names)
+    if call.kind == "skipped":
+        res.skipped = True
+        return res
+    if call.kind != "ok":
+        res.error, res.error_kind, res.where = call.error, call.kind, call.where
+        return res
+    res.mutated = list(call.mutated)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            with np.errstate(all="ignore"):
-                out = backward(params, X, Y)
-    except Exception as exc:  # noqa: BLE001 - the user's bug is what we report
-        res.error = f"{type(exc).__name__}: {exc}"
+        out = layout.read(call.output, len(case.params) // 2)
+    except Unreadable as exc:
+        res.unusable = str(exc)
         return res
-    res.mutated = [k for k, v in params.items() if not _same(v, case.params[k])]
-    res.mutated += [k for k, a, b in (("X", X, case.X), ("Y", Y, case.Y)) if not _same(a, b)]
-    if not isinstance(out, Mapping):
-        res.unusable = (f"backward must return a dict with keys {' '.join(GRADS)} (and optionally "
-                        f"{' '.join(sorted(DZS))}); it returned {type(out).__name__}")
-        return res
-    if not any(k in out for k in GRADS):
-        res.unusable = (f"backward returned keys {sorted(map(str, out))}; expected {' '.join(GRADS)} "
-                        f"(and optionally {' '.join(sorted(DZS))})")
-        return res
-    res.output = dict(out)
+    res.raw = dict(out)
+    res.output = {k: layout.from_user(k, v, ref.truth[k].shape) if isinstance(v, np.ndarray) and k in ref.truth
+                  else v for k, v in out.items()}
+    out = res.output
     for name in GRADS + tuple(k for k in DZS if k in out):
         if name not in out or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
             res.bad.append(name)
@@ -226,7 +236,10 @@ def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str]
     if q > 1:
         table.append((1.0 / q, "wrong m", f"exactly q = {q} times too small: averaged over all q x m entries of Y "
                                           "instead of the m examples"))
-    table += [(2.0, "scaled", "exactly 2 times too large"), (0.5, "scaled", "exactly half the truth")]
+    table += [(2.0, "scaled", "exactly 2 times too large (a factor 2 from a squared error without the 1/2?)"),
+              (0.5, "scaled", "exactly half the truth"),
+              (4.0, "scaled", "exactly 4 times too large (a factor 2 applied twice?)"),
+              (0.25, "scaled", "exactly a quarter of the truth")]
     for value, kind, text in table:
         if abs(c - value) <= 1e-9 * abs(value):
             return kind, text
@@ -277,6 +290,30 @@ def _shape_story(name: str, G: np.ndarray, T: np.ndarray, res: CaseResult,
     return "shape", f"has shape {got}, expected {want}{looks}{hazard}"
 
 
+def _swapped(name: str, G: np.ndarray, res: CaseResult) -> str:
+    """When ``G`` is exactly another gradient's truth: the sentence that says so."""
+    for other, T in res.ref.truth.items():
+        if other == name or other[:2] != name[:2] or G.shape != T.shape or not np.any(T):
+            continue
+        if np.allclose(G, T, rtol=1e-9, atol=0.0) and not (
+                res.ref.truth[name].shape == T.shape and np.allclose(res.ref.truth[name], T)):
+            return f"holds the value of {other} (gradients swapped between layers, or the wrong layer's cache?)"
+    return ""
+
+
+def _row_shape_story(name: str, G: np.ndarray, T: np.ndarray, res: CaseResult) -> tuple[str, str]:
+    """A wrong shape in a row layout, said in the user's shapes."""
+    lay = res.layout
+    want, got = lay.user_shape(name, T.shape), G.shape
+    if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
+        return "transposed", f"has shape {got}, expected {want}: it is transposed (operands of the product swapped?)"
+    m = res.case.shape[4]
+    if name.startswith("db") and got in ((m,), (1, m), (m, 1)) and m != T.shape[0]:
+        return "wrong axis", (f"has shape {got}, expected {want}: summed over axis 1 (the units) instead of "
+                              "axis 0 (the examples)")
+    return "shape", f"has shape {got}, expected {want}"
+
+
 def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
     """One wrong gradient (or dZ): what kind of wrong, with the worst entries."""
     case, T, S = res.case, res.ref.truth[name], res.ref.scale[name]
@@ -286,15 +323,20 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
                        (": the bias gradient was dropped" if kind == "bias dropped" else ""), case=case)
     G = _as_array(value)
     if G is None:
-        return Finding(name, "not an array", f"is not a real numeric array ({type(value).__name__})", case=case)
+        return Finding(name, "not an array", f"is not a real numeric array ({getattr(value, 'type_name', type(value).__name__)})", case=case)
+    swapped = _swapped(name, G, res)
     if G.shape != T.shape:
-        kind, text = _shape_story(name, G, T, res, rtol)
+        if swapped:
+            return Finding(name, "swapped", swapped, case=case)
+        kind, text = (_row_shape_story(name, G, T, res) if res.layout.rowwise else _shape_story(name, G, T, res, rtol))
         return Finding(name, kind, text, case=case)
     if not np.all(np.isfinite(G)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(G))[0])
-        return Finding(name, "nonfinite", f"holds {G[bad]!r} at {bad}", case=case)
+        return Finding(name, "nonfinite", f"holds {float(G[bad])} at {list(res.layout.user_index(name, bad))}",
+                       case=case)
     G = G.astype(np.float64)
     worst, rel = _worst(G, T, S), relative_error(G, T)
+    worst = [(res.layout.user_index(name, i), y, t) for i, y, t in worst]
     tol_floor = rtol * float(np.max(S))
 
     def found(kind: str, text: str) -> Finding:
@@ -312,6 +354,8 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
             return found(*story)
         if nonzero >= 2:
             return found("scaled", f"is exactly {c:.6g} times the truth (a constant factor)")
+    if swapped:
+        return found("swapped", swapped)
     if T.ndim == 2 and T.shape[0] == T.shape[1] > 1 and not np.allclose(T, T.T) and np.allclose(
             G, T.T, rtol=1e-8, atol=tol_floor):
         return found("transposed", "equals the truth transposed (operands of the product swapped, "
@@ -357,7 +401,14 @@ def diagnose(res: CaseResult, *, rtol: float = 1e-12) -> CaseResult:
         hint = ""
         if "matmul" in res.error or "shapes" in res.error or "broadcast" in res.error:
             hint = " (a product or sum with mismatched shapes: a missing or extra transpose?)"
-        res.findings["backward"] = Finding("backward", "raised", f"raised {res.error}{hint}", case=case)
+        where = f" at {res.where}" if res.where else ""
+        kind, text = {
+            "timeout": ("timed out", res.error),
+            "died": ("process ended", res.error),
+        }.get(res.error_kind, ("exited" if res.error.startswith("SystemExit") else
+                               "interrupted" if res.error.startswith("KeyboardInterrupt") else "raised",
+                               f"raised {res.error}{hint}{where}"))
+        res.findings["backward"] = Finding("backward", kind, text, case=case)
         return res
     if res.unusable is not None:
         res.findings["backward"] = Finding("backward", "bad return", res.unusable, case=case)

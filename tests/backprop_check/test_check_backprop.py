@@ -211,7 +211,7 @@ def test_hypothesis_shrinks_to_the_smallest_shape():
 def test_the_same_seed_gives_the_same_report():
     bug = CATALOG["unparenthesised loss"][0]
     a, b = (check_backprop(bug, max_examples=15, seed=3).to_dict() for _ in range(2))
-    a.pop("seconds"), b.pop("seconds")
+    assert "seconds" not in a  # nothing that depends on machine load is printed
     assert a == b
 
 
