@@ -22,8 +22,8 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
     """The activation as a sympy expression in :data:`z`.
 
     Args:
-        spec: a catalog name (``"swish"``), a sympy expression whose only
-            free symbol is named ``z``, or a string such as
+        spec: a catalog name (``"swish"``), a sympy expression in one
+            free symbol (``z``, or any one name, renamed ``z``), or a string such as
             ``"z * tanh(softplus(z))"``, read by the safe parser
             :func:`derive.expr.parser.parse_activation` (never ``eval``).
         **params: catalog parameters, e.g. ``alpha=0.2`` for leaky_relu, or
@@ -61,6 +61,8 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
             spec = spec.subs({sp.Symbol(k): v for k, v in params.items()})
             spec = spec.subs({s: v for s in spec.free_symbols for k, v in params.items() if s.name == k})
         free = spec.free_symbols
+        if len(free) == 1 and not any(s.name == "z" for s in free):
+            return spec.xreplace({next(iter(free)): z})  # any one free symbol is the variable
         others = sorted(s.name for s in free if s.name != "z")
         if others:
             raise InputError(
