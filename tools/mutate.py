@@ -78,7 +78,16 @@ AREAS: dict[str, dict[str, Any]] = {
     "numeric": {
         "files": ("numeric/*.py",),
         "tests": ("tests/numeric/test_strength_*.py", "tests/numeric/*.py"),
-        "per_file": {},
+        "per_file": {
+            "numeric/_blocks.py": ("tests/numeric/test_strength_network.py", "tests/numeric/test_network.py"),
+            "numeric/_special.py": ("tests/numeric/test_numeric_activations.py",
+                                   "tests/numeric/test_strength_activations.py"),
+            "numeric/activations.py": ("tests/numeric/test_strength_activations.py",
+                                       "tests/numeric/test_numeric_activations.py",
+                                       "tests/numeric/test_strength_network.py", "tests/numeric/test_network.py"),
+            "numeric/_validate.py": ("tests/numeric/test_strength_network.py", "tests/numeric/test_network.py",
+                                     "tests/numeric/test_strength_*.py", "tests/numeric/*.py"),
+        },
         "extra": (),
     },
     "core": {
@@ -475,11 +484,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the copy is not what gets imported: {probe.stdout or probe.stderr}")
             return 2
         baseline = 0.0
-        for f in sorted({m.path for m in chosen}):
-            tests = _tests_for(area, f, copy_dir)
-            status, seconds, tail = _run(_pytest(tests, area["extra"]), copy_dir, 900)
+        for tests in sorted({tuple(_tests_for(area, f, copy_dir)) for f in {m.path for m in chosen}}):
+            status, seconds, tail = _run(_pytest(list(tests), area["extra"]), copy_dir, 900)
             if status != "survived":
-                print(f"unmutated tests fail for {f} ({status}):\n{tail}")
+                print(f"unmutated tests fail ({status}): {' '.join(tests)}\n{tail}")
                 return 2
             baseline = max(baseline, seconds)
         limit = args.timeout or 4 * baseline + 10

@@ -8,6 +8,7 @@ Each test states a behaviour; they were written to kill mutants that survived
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -304,3 +305,18 @@ def test_scratch_is_reused_per_key_shape_and_dtype():
     assert scratch(("t", 1), (3, 4), np.complex128).dtype == np.complex128
     assert scratch(("t", 2), (3, 4), np.float64) is not a
     assert a.shape == (3, 4) and a.dtype == np.float64
+
+
+def _thread_names(rows: int, cols: int) -> set[str]:
+    return set(row_blocks(rows, cols, lambda s: threading.current_thread().name))
+
+
+def test_big_problems_run_on_worker_threads_and_small_ones_inline(monkeypatch):
+    here = threading.current_thread().name
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert all(n.startswith("numeric-blocks") for n in _thread_names(1000, 600))
+    assert all(n.startswith("numeric-blocks") for n in _thread_names(4, BLOCK))  # exactly 4 blocks' worth
+    assert _thread_names(4 * BLOCK - 1, 1) == {here}  # just below: inline
+    assert _thread_names(10, 10) == {here}
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _thread_names(1000, 600) == {here}  # one thread: inline whatever the size

@@ -1,0 +1,191 @@
+"""Strength tests for the proofs (derive.proof: exact at concrete shapes,
+index form for symbolic sizes), the chain of rules and the scalar facts.
+
+Each test states a behaviour; they were written to kill the mutants that
+survived ``python tools/mutate.py --area core``.  The proofs run at the
+smallest shapes that still have q > 1 or m > 1, so the file stays quick.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+import sympy as sp
+
+import derive
+from derive.chain import derive_backward
+from derive.matrix import Ones
+from derive.proof import INDEX_CHECK_SHAPE, SymbolicProof, prove_symbolic
+from derive.proof.exact import ExactProof, prove_exact
+from derive.steps import Derivation, Step
+
+net = derive.ARTICLE
+
+
+@pytest.fixture(scope="module")
+def symbolic() -> SymbolicProof:
+    return prove_symbolic()
+
+
+def _tampered(target: str, rhs) -> Derivation:
+    d = derive_backward()
+    d.steps = [Step(s.rule, s.lhs, rhs if str(s.lhs) == target else s.rhs) for s in d.steps]
+    return d
+
+
+# ---- level 1 -------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 2, 2), (2, 1, 1, 1, 2)], ids=["q=2,m=2", "d=2,m=2"])
+def test_exact_proof_counts_every_entry(shape):
+    r = prove_exact(shape)
+    d, n, p, q, m = shape
+    assert r.ok and not r.failures
+    assert r.shape == dict(zip("dnpqm", shape))
+    assert r.entries == n * d + n + p * n + p + q * p + q + (n + p + q) * m
+    assert re.fullmatch(rf"exact at \(d={d}, n={n}, p={p}, q={q}, m={m}\): {r.entries} entries proven "
+                        r"in \d+\.\d\d s", str(r))
+
+
+def test_exact_proof_takes_a_mapping():
+    assert prove_exact({"d": 1, "n": 1, "p": 1, "q": 1, "m": 2, "extra": 9}).shape == {
+        "d": 1, "n": 1, "p": 1, "q": 1, "m": 2}
+
+
+def test_an_exact_proof_without_entries_is_no_proof():
+    assert not ExactProof({"d": 1}, 0.0, 0).ok
+    assert ExactProof({"d": 1}, 0.0, 1).ok
+    assert not ExactProof({"d": 1}, 0.0, 1, [("dW1", (0, 0), "x")]).ok
+
+
+def test_failed_exact_proof_names_the_entry_and_the_residual():
+    r = prove_exact((1, 1, 1, 1, 2), backward=_tampered("db3", net.mat("dZ", 3) * Ones(net.m, 1) / net.m * 2))
+    assert not r.ok
+    name, where, residual = r.failures[0]
+    assert (name, where) == ("db3", (0, 0))
+    assert residual and residual != "0"
+    assert str(r).startswith("exact at (d=1, n=1, p=1, q=1, m=2): ") and "FAILED at [('db3', (0, 0)" in str(r)
+
+
+def test_a_formula_that_does_not_evaluate_is_a_failure_not_a_crash():
+    # dW3 = dZ3 A2 / m (transpose missing): (1 x 2)(1 x 2) does not multiply
+    r = prove_exact((1, 1, 1, 1, 2), backward=_tampered("dW3", net.mat("dZ", 3) * net.A(2) / net.m))
+    assert not r.ok
+    assert r.failures[0][:2] == ("dW3", (-1, -1))
+    assert r.failures[0][2].startswith("formula does not evaluate")
+
+
+def test_a_formula_of_the_wrong_shape_is_a_failure():
+    # db3 = dZ3^T 1 / m ... has shape (m, 1) instead of (q, 1)
+    wrong = net.mat("dZ", 3).T * Ones(1, 1) / net.m
+    r = prove_exact((1, 1, 1, 1, 2), backward=_tampered("db3", wrong))
+    assert not r.ok
+    assert ("db3", (-1, -1), "shape (2, 1) != (1, 1)") in r.failures
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ((1, 1, 1, 1), "a shape gives ['d', 'n', 'p', 'q', 'm'], got (1, 1, 1, 1)"),
+    ((1, 1, 1, 1, 1, 1), "a shape gives ['d', 'n', 'p', 'q', 'm'], got (1, 1, 1, 1, 1, 1)"),
+    ((1, 1, 0, 1, 1), "sizes must be positive, got {'p': 0}"),
+    ((1, 1, 1, 1, -2), "sizes must be positive, got {'m': -2}"),
+], ids=["short", "long", "zero", "negative"])
+def test_bad_proof_shapes_read_exactly(shape, message):
+    with pytest.raises(ValueError) as info:
+        prove_exact(shape)
+    assert str(info.value) == message
+
+
+# ---- level 2 -------------------------------------------------------------------
+
+def test_every_rule_and_layer_is_proven(symbolic):
+    assert symbolic.ok
+    assert [e.name for e in symbolic.rules] == ["affine: weight", "affine: bias", "affine: input",
+                                                 "elementwise", "sigmoid + BCE"]
+    assert [e.name for e in symbolic.layers] == ["dW3", "db3", "dW2", "db2", "dW1", "db1"]
+    assert all(e.ok is True for e in symbolic.rules + symbolic.layers)
+
+
+def test_symbolic_proof_text(symbolic):
+    lines = str(symbolic).splitlines()
+    assert lines[0].startswith("affine: weight: proven (sympy: diff of the entry")
+    assert lines[4] == ("sigmoid + BCE: proven (sympy: m times the diff of the mean BCE (symbolic sizes) "
+                        "minus the index form simplifies to 0)")
+    assert lines[5] == ("per-layer index forms (dW3, db3, dW2, db2, dW1, db1): equal to the matrix form "
+                        "entry by entry at d=2, n=3, p=2, q=2, m=3")
+    assert INDEX_CHECK_SHAPE == {"d": 2, "n": 3, "p": 2, "q": 2, "m": 3}
+
+
+def test_a_differing_layer_or_no_rules_fails(symbolic):
+    bad_layer = SymbolicProof(symbolic.rules, (replace(symbolic.layers[2], ok=False),) + symbolic.layers[3:])
+    assert not bad_layer.ok
+    assert str(bad_layer).splitlines()[-1].endswith("DIFFER: dW2")
+    assert not SymbolicProof((), symbolic.layers).ok
+
+
+def test_index_forms_are_the_textbook_sums(symbolic):
+    i, j, k = sp.symbols("i j k", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True, positive=True)
+    dZ3, A2 = sp.IndexedBase("dZ3"), sp.IndexedBase("A2")
+    dW3 = symbolic.layers[0]
+    assert dW3.rhs == sp.Sum(dZ3[i, k] * A2[j, k], (k, 1, m)) / m
+    assert symbolic.layers[1].rhs == sp.Sum(dZ3[i, k], (k, 1, m)) / m
+    G, A = sp.IndexedBase("G"), sp.IndexedBase("A")
+    weight = symbolic.rules[0]
+    assert weight.rhs == sp.Sum(G[i, k] * A[j, k], (k, 1, m)) / m
+
+
+# ---- the chain of rules --------------------------------------------------------
+
+def test_network_description_errors_read_exactly():
+    from derive.chain import Network
+
+    with pytest.raises(ValueError) as info:
+        Network(("d",), ())
+    assert str(info.value) == "a network needs an input width and an output width"
+    with pytest.raises(ValueError) as info:
+        Network(("d", "n", "q"), ())
+    assert str(info.value) == "1 hidden layers need as many activations, got ()"
+    assert Network(("d", "q"), ()).depth == 1
+
+
+def test_a_single_layer_network_is_logistic_regression():
+    from derive.chain import Network, formulas
+    from derive.matrix import plain
+
+    one = Network(("d", "q"), ())
+    assert {k: plain(v) for k, v in formulas(one).items()} == {
+        "dZ1": "A1 - Y", "dW1": "dZ1 X^T / m", "db1": "dZ1 1_m / m"}
+    assert prove_exact((2, 1, 2), one).ok
+
+
+def test_formulas_leave_out_the_dA_steps():
+    from derive.chain import formulas
+    from derive.matrix import plain
+
+    assert {k: plain(v) for k, v in formulas().items()} == {
+        "dZ3": "A3 - Y", "dW3": "dZ3 A2^T / m", "db3": "dZ3 1_m / m",
+        "dZ2": "(W3^T dZ3) * g'(Z2)", "dW2": "dZ2 A1^T / m", "db2": "dZ2 1_m / m",
+        "dZ1": "(W2^T dZ2) * f'(Z1)", "dW1": "dZ1 X^T / m", "db1": "dZ1 1_m / m"}
+
+
+# ---- the scalar facts ----------------------------------------------------------
+
+def test_sigmoid_derivative_is_confirmed_step_by_step():
+    d = derive.sigmoid_derivative()
+    assert d.ok and len(d.steps) == 6
+    assert all(s.verified is True for s in d.steps)
+    assert d.steps[-1].check.startswith("substitute A = 1/(1 + e^-z); sympy:")
+    assert str(d.steps[-1].lhs) == "Derivative(sigmoid(z), z)"
+
+
+def test_bce_collapse_is_confirmed_step_by_step():
+    d = derive.bce_simplification()
+    assert d.ok and len(d.steps) == 7
+    assert all(s.verified is True for s in d.steps)
+    assert d.steps[0].check == "definition"
+    assert d.steps[-1].check.startswith("m times the previous line; sympy:")
+    a, y = sp.Symbol("A3", positive=True), sp.Symbol("Y", real=True)
+    m = sp.Symbol("m", positive=True, integer=True)
+    assert d.steps[-2].rhs == (a - y) / m
+    assert [s.rule for s in d.steps][3] == "chain rule: dL/dZ3 = dL/dA3 dA3/dZ3"
