@@ -41,54 +41,70 @@ def _mark(ok: bool) -> str:
     return r"\ok{}" if ok else r"\failed{}"
 
 
-def _sci(x: float) -> str:
-    if x != x:  # nan
-        return "nan"
-    if x == 0:
-        return "0"
-    mant, exp = f"{x:.1e}".split("e")
-    return f"{mant}\\times 10^{{{int(exp)}}}"
+def _warnings(report: Any) -> list[str]:
+    """Accuracy warnings (graded findings that are not faults), from whatever
+    the :class:`ActivationReport` exposes."""
+    out = [str(w) for w in (getattr(report, "warnings", None) or [])]
+    for c in report.numpy_checks:
+        out += [f"NumPy {c.name}: {w}" for w in (getattr(c, "warnings", None) or [])]
+    return out
+
+
+def _verdict(report: Any, warnings: list[str]) -> str:
+    if not report.ok:
+        return "FAULTS FOUND (Section~\\ref{sec:act-faults})"
+    if warnings:
+        return f"no faults, {len(warnings)} accuracy warning{'s' if len(warnings) != 1 else ''} (Section~\\ref{{sec:act-numpy}})"
+    if not report.numpy_checks:
+        return ("no faults in the checks of Sections~\\ref{sec:act-derivative}--\\ref{sec:act-network}; "
+                "NumPy soundness was not checked (no NumPy implementation given)")
+    return "every check passed"
 
 
 def render_activation(report: Any, text: str) -> str:
-    """LaTeX of an :class:`~derive.check_activation.ActivationReport` (pure).
+    """LaTeX of an :class:`~derive.activation_check.ActivationReport` (pure).
+
+    Environment notes (time limits hit, optional packages missing) are not
+    part of the document; :func:`activation_report` passes them to the
+    progress lines instead.  Measured errors that go through BLAS are shown
+    as pass/fail against their tolerance.
 
     Args:
         report: what :func:`derive.activation_check.check` returned.
         text: the user's text of the activation (printed escaped).
     """
-    from derive.report.latex import MEASURED_BEGIN, MEASURED_END, _align, document
+    from derive.report.latex import _align, caption_table, document
+    from derive.report.plots import activation_panels, figure
+    from derive.report.sections import sci
 
     body: list[str] = []
-    verdict = "every check passed" if report.ok else "FAULTS FOUND"
+    warnings = _warnings(report)
     body.append(
-        "\\begin{abstract}\nThe checks \\texttt{backprop-derive} makes of one activation function, "
-        f"written as \\texttt{{{_t(text)}}}. Verdict: {verdict}. Every formula is printed from the sympy "
-        "object that \\texttt{check\\_activation} checked.\n\\end{abstract}"
+        "\\begin{abstract}\nThe checks \\texttt{backprop-derive} makes of one activation function $f$, "
+        f"written as \\texttt{{{_t(text)}}}. Verdict: {_verdict(report, warnings)}. Every formula is printed "
+        "from the sympy object that \\texttt{check\\_activation} checked.\n\\end{abstract}"
     )
-    # 1. the activation and its derivative
-    body.append("\\section{The activation and its derivative}")
+    body.append("\\section{The activation and its derivative}\\label{sec:act-derivative}")
     body.append(f"As given: \\texttt{{{_t(text)}}}, read by the safe parser (no \\texttt{{eval}}).")
     if report.params:
         body.append("Parameters: " + ", ".join(f"\\texttt{{{_t(k)}}} = \\texttt{{{_t(v)}}}" for k, v in report.params.items()) + ".")
     body.append(_align([("f(z)", report.expression, None), ("f'(z)", report.derivative, None)]))
-    body.append("\\checked{$f'$ is sympy's derivative of each smooth piece of $f$, simplified within a time limit.}")
-    # 2. break points
+    body.append("\\checked{$f'$ is sympy's derivative of each smooth piece of $f$.}")
     body.append("\\section{Break points and kinks}")
     if report.breakpoints:
         rows = "\n".join(
             f"  ${tex(b.z)}$ & {_t(b.kind)} & ${tex(b.left_derivative)}$ & ${tex(b.right_derivative)}$ \\\\"
             for b in report.breakpoints
         )
-        body.append(
-            "\\begin{center}\\small\\begin{tabular}{@{}llll@{}}\\toprule\n"
-            "  $z$ & kind & left $f'$ & right $f'$ \\\\\\midrule\n" + rows + "\n\\bottomrule\\end{tabular}\\end{center}"
-        )
+        body.append(caption_table(
+            "Break points of $f$, with the one-sided derivatives.", "tab:act-breaks",
+            "\\begin{tabular}{@{}llll@{}}\\toprule\n"
+            "  $z$ & kind & left $f'$ & right $f'$ \\\\\\midrule\n" + rows + "\n\\bottomrule\\end{tabular}",
+        ))
         body.append("\\checked{break points of \\texttt{Piecewise}, \\texttt{Abs}, \\texttt{Max}/\\texttt{Min}, "
                     "\\texttt{sign} and \\texttt{Heaviside}; one-sided derivatives from the neighbouring pieces.}")
     else:
         body.append("None: $f$ has a single smooth piece.")
-    # 3. output form
     body.append("\\section{The derivative in terms of the output}")
     if report.output_form is not None:
         body.append(_align([("f'", report.output_form, None)]))
@@ -100,59 +116,69 @@ def render_activation(report: Any, text: str) -> str:
                 note = note[len(prefix):]
                 break
         body.append(f"No such form: {_t(note.strip() or 'none found')}.")
-    # 4. claims, NumPy soundness, network
-    body.append("\\section{Checks}")
+    body.append("\\section{NumPy soundness}\\label{sec:act-numpy}")
     items = []
     if report.claim is not None:
         items.append(f"\\item {_mark(report.claim.ok)} {_t(report.claim)}")
     items += [f"\\item {_mark(c.ok)} {_t(c)}" for c in report.numpy_checks]
+    items += [f"\\item \\textbf{{warning}}: {_t(w)}" for w in warnings]
     if items:
-        body.append("\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}")
+        body.append("Each NumPy function is compared with the high-precision value of the sympy expression "
+                    "over the float64 range.\n\\begin{itemize}\n" + "\n".join(items) + "\n\\end{itemize}")
+    else:
+        body.append("Not checked: no NumPy implementation of $f$ or $f'$ was given "
+                    "(the library call \\texttt{derive.check\\_activation(..., numpy\\_value=...)} checks one).")
+    body.append("\\section{Backpropagation through the network}\\label{sec:act-network}")
     if report.network:
         names = list(report.network[0].errors)
         head = " & ".join(_t(n) for n in names)
         rows = []
         for n in report.network:
-            cells = " & ".join(f"$\\meas{{{_sci(n.errors[k])}}}$" for k in names)
+            cells = " & ".join(
+                _mark(n.errors[k] <= n.tolerances[k] and not n.error) for k in names
+            )
             shape = ", ".join(str(s) for s in n.shape)
-            rows.append(f"  $({shape})$, seed {n.seed} & {cells} & {_mark(n.ok)} \\\\")
-        tol = " & ".join(f"${_sci(report.network[0].tolerances[k])}$" for k in names)
+            rows.append(f"  $({shape})$, seed {n.seed} & {cells} \\\\")
+        tol = " & ".join(f"${sci(report.network[0].tolerances[k])}$" for k in names)
         body.append(
-            "Backprop through the article's network with this activation as $f$ and $g$: worst max-norm relative "
-            "error of the six gradients.\n"
-            "\\begin{center}\\small\\begin{tabular}{@{}l" + ">{\\raggedright\\arraybackslash}p{3.2cm}" * len(names)
-            + "l@{}}\\toprule\n"
-            f"  $(d, n, p, q, m)$ & {head} & \\\\\\midrule\n" + "\n".join(rows)
-            + f"\n  \\midrule tolerance & {tol} & \\\\\n\\bottomrule\\end{{tabular}}\\end{{center}}"
+            "The article's network with this activation as both $f$ and $g$: for each comparison, whether the "
+            "max-norm relative error of the six gradients stays below the tolerance "
+            "(Table~\\ref{tab:act-network}; the errors' last digits depend on the BLAS kernel, so they are "
+            "not printed).\n"
+            + caption_table(
+                "Backpropagation with $f$ as both hidden activations, one row per problem $(d, n, p, q, m)$.",
+                "tab:act-network",
+                "\\begin{tabular}{@{}l" + ">{\\centering\\arraybackslash}p{2.9cm}" * len(names) + "@{}}\\toprule\n"
+                f"  problem & {head} \\\\\\midrule\n" + "\n".join(rows)
+                + f"\n  \\midrule tolerance & {tol} \\\\\n\\bottomrule\\end{{tabular}}",
+            )
         )
+    else:
+        body.append("Not run (the activation failed an earlier check).")
     if report.faults:
-        body.append("\\paragraph{Faults.}\n\\begin{itemize}\n" + "\n".join(f"\\item {_t(f)}" for f in report.faults)
-                    + "\n\\end{itemize}")
-    if report.notes:
-        body.append("\\paragraph{Notes.}\n\\begin{itemize}\n" + "\n".join(f"\\item {_t(n)}" for n in report.notes)
-                    + "\n\\end{itemize}")
-    # 5. figure
+        body.append("\\section{Faults}\\label{sec:act-faults}\n\\begin{itemize}\n"
+                    + "\n".join(f"\\item {_t(f)}" for f in report.faults) + "\n\\end{itemize}")
     kinks = [float(b.z) for b in report.breakpoints if b.kind != "smooth"]
     try:
-        f_curve, d_curve = activation_curves(report.expression, report.derivative, kinks)
-    except (TypeError, ValueError, OverflowError):  # pragma: no cover - a function NumPy cannot sample
-        f_curve = d_curve = None
-    if f_curve is not None and d_curve is not None:
-        plots = []
-        for curve, style, legend in ((f_curve, "blue, thick", "$f$"), (d_curve, "red, thick, dashed", "$f'$")):
-            for i, seg in enumerate(curve.segments):
-                forget = "" if i == len(curve.segments) - 1 else ", forget plot"
-                pts = "\n".join(f"{x:.6g} {y:.6g}" for x, y in seg)
-                plots.append(f"\\addplot[{style}{forget}, unbounded coords=jump] table {{\n{MEASURED_BEGIN}\n{pts}\n{MEASURED_END}\n}};")
-            plots.append(f"\\addlegendentry{{{legend}}}")
+        curves = activation_curves(report.expression, report.derivative, kinks)
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        curves = None
+    if curves is not None and curves[0].segments and curves[1].segments:
         body.append(
-            "\\section{Figure}\n\\begin{center}\n\\begin{tikzpicture}\n\\begin{axis}[width=0.7\\linewidth, height=6cm, "
-            "xlabel={$z$}, grid=major, legend pos=north west]\n" + "\n".join(plots)
-            + "\n\\end{axis}\n\\end{tikzpicture}\n\\end{center}\n"
-            "$f$ and $f'$ sampled from the lambdified sympy expressions; a jump of $f'$ at a kink is drawn as a jump."
+            "\\section{Figure}\n"
+            + figure(
+                activation_panels("f", curves),
+                "$f$ (left) and $f'$ (right) on $[-4, 4]$, evaluated from the sympy expressions with mpmath; "
+                "a jump of $f'$ at a kink is drawn as a jump.",
+                "fig:act-curves",
+            )
         )
     title = f"Activation report\\\\[0.3em]\\large\\texttt{{{_t(text)}}}"
-    return document(title, body)
+    return document(
+        title, body, pdf_title=f"Activation report: {_t(text)}",
+        subject="An activation function and its derivative, checked by backprop-derive",
+        keywords="activation function, derivative, sympy, NumPy, backpropagation",
+    )
 
 
 def activation_report(
@@ -181,6 +207,8 @@ def activation_report(
     spec = resolve(expression)
     say("prove / check: check_activation (derivative, output form, NumPy soundness, network backprop)")
     report = check_activation(spec, seed=seed)
+    for note in report.notes:  # environment notes belong on the console, not in the document
+        say(f"note: {note}")
     say("render: LaTeX text")
     tex_text = render_activation(report, expression)
     return activation_stem(expression), tex_text, report.ok, list(report.faults)

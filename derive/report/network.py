@@ -19,7 +19,7 @@ from derive.lambdified import gradient_function
 from derive.proof.exact import PROOF_SHAPES, ExactProof, prove_exact
 from derive.report.activation_info import ActivationInfo, activation_info
 from derive.report.errata import Erratum, errata
-from derive.report.figures import Curve, StepSweep, activation_curves, step_sweep
+from derive.report.figures import SWEEP_PROBLEM, Curve, StepSweep, activation_curves, step_sweep
 from derive.proof.index_form import IndexEquation, index_rules, layer_index_forms
 from derive.report.matrix_chain import MatrixChain, matrix_chains
 from derive.scalar import bce_simplification, sigmoid_derivative
@@ -54,6 +54,7 @@ class NetworkReport:
     seed: int
     custom: bool = False
     notes: list[str] = field(default_factory=list)
+    training: Any = None  # derive.report.training.TrainingResult, or None
 
     def failures(self) -> list[str]:
         """What did not check out (empty when everything passed)."""
@@ -65,6 +66,10 @@ class NetworkReport:
         out += [f"numeric check f={c.f}, g={c.g} at {c.shape}: {c.worst}" for c in self.numeric if not c.ok]
         out += [f"output form of {a.role}" for a in (self.f, self.g) if not a.output_ok]
         out += [f"erratum '{e.title}'" for e in self.errata if not e.ok]
+        if self.sweep is not None and not self.sweep.lambdified_ok:
+            out.append("lambdified gradient against the 40-digit reference (step-size figure)")
+        if self.training is not None:
+            out += self.training.failures()
         return out
 
     @property
@@ -185,10 +190,13 @@ def collect_network(
         "f": activation_curves(f_info.expr, f_info.deriv, [float(k.at) for k in f_info.kinks]),
         "g": activation_curves(g_info.expr, g_info.deriv, [float(k.at) for k in g_info.kinks]),
     }
-    fa, f_cat = _numeric_side(f_spec)
-    ga, g_cat = _numeric_side(g_spec)
-    sweep = step_sweep(f_spec if f_cat else activation_expr(f_spec), g_spec if g_cat else activation_expr(g_spec),
-                       numeric_f=fa, numeric_g=ga)
+    say("check: step-size sweep in fixed-order 53-bit arithmetic (mpmath)")
+    fa, _ = _numeric_side(f_spec)
+    ga, _ = _numeric_side(g_spec)
+    fe, ge = activation_expr(f_spec), activation_expr(g_spec)
+    problem = draw_problem(*SWEEP_PROBLEM["shape"], f=fa, g=ga, seed=SWEEP_PROBLEM["seed"])
+    lambdified = gradient_function(fe, ge)(*problem)
+    sweep = step_sweep(fe, ge, analytic=bool(fa.analytic and ga.analytic), problem=problem, lambdified=lambdified)
     return NetworkReport(
         f_info, g_info, forward, backward, scalar, chains, rules, forms, proofs, checks,
         errata(), curves, sweep, seed, custom,

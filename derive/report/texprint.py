@@ -122,6 +122,13 @@ class _ReportPrinter(LatexPrinter):
             return f"{out}^{{{exp}}}" if exp is not None else out
         return super()._print_Function(expr, exp)
 
+    def _print_log(self, expr: Any, exp: Any = None) -> str:
+        r"""``\log Y`` for a single symbol or entry (no double parentheses around ``(A_3)_{ik}``)."""
+        arg = expr.args[0]
+        if isinstance(arg, (sp.Symbol, sp.Indexed)) and exp is None:
+            return rf"\log {self._print(arg)}"
+        return super()._print_log(expr, exp) if hasattr(super(), "_print_log") else super()._print_Function(expr, exp)
+
     def _print_Float(self, expr: sp.Float) -> str:
         return super()._print_Float(sp.Float(expr, 10))
 
@@ -150,7 +157,34 @@ class _ReportPrinter(LatexPrinter):
             out = self._prime(type(inner), inner.args[0], int(expr.variable_count[0][1]))
             if out:
                 return out
-        return super()._print_Derivative(expr)
+        return self._upright_derivative(expr)
+
+    def _upright_derivative(self, expr: sp.Derivative) -> str:
+        r"""``\frac{\mathrm{d}}{\mathrm{d}z}`` (one variable) or ``\partial`` (several),
+        the report's one notation for differentials."""
+        count = sum(int(c) for _, c in expr.variable_count)
+        several = len(expr.expr.free_symbols) > 1 or len(expr.variable_count) > 1
+        d = r"\partial" if several else r"\mathrm{d}"
+        top = f"{d}^{{{count}}}" if count > 1 else d
+        bottom = " ".join(
+            f"{d} {self._print(v)}" + (f"^{{{int(c)}}}" if int(c) > 1 else "") for v, c in expr.variable_count
+        )
+        inner = self._print(expr.expr)
+        if isinstance(expr.expr, (sp.Add, sp.Mul)) and not isinstance(expr.expr, sp.Pow):
+            inner = rf"\left({inner}\right)"
+        return rf"\frac{{{top}}}{{{bottom}}} {inner}"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        r"""Every sum as ``\sum_{i=1}^{n}``, one sign per index, in the order the limits were written."""
+        order = "ijrkc"  # row indices before column indices, whatever order they were written in
+        limits = sorted(expr.limits, key=lambda lim: order.find(str(lim[0])) % 10)
+        heads = "".join(
+            rf"\sum_{{{self._print(i)}={self._print(lo)}}}^{{{self._print(hi)}}} " for i, lo, hi in limits
+        )
+        inner = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            inner = rf"\left[{inner}\right]"
+        return heads + inner
 
     def _print_Subs(self, subs: sp.Subs) -> str:
         expr, old, new = subs.args
@@ -169,9 +203,25 @@ class _ReportPrinter(LatexPrinter):
             coeff = sp.Mul(*(f for f in factors if f is not sums[0]))
             head = self._print(coeff) if coeff not in (1, -1) else ("-" if coeff == -1 else "")
             return rf"{head}\,{self._print(sums[0])}" if head not in ("", "-") else head + self._print(sums[0])
-        if indexed and all(isinstance(f, (sp.Indexed, sp.Derivative, sp.Subs)) for f in factors):
-            ordered = sorted(indexed, key=_factor_rank) + [f for f in factors if not isinstance(f, sp.Indexed)]
-            return r"\,".join(self._print(f) for f in ordered)
+        def is_factor(f: Any) -> bool:  # an entry, a delta, a derivative or an entry-valued function
+            return isinstance(f, (sp.Indexed, sp.Derivative, sp.Subs, sp.KroneckerDelta)) or (
+                isinstance(f, sp.Function) and any(isinstance(a, sp.Indexed) for a in f.args)
+            ) or type(f).__name__ == "_Entry"
+
+        if (indexed or any(isinstance(f, sp.KroneckerDelta) for f in factors)) and all(is_factor(f) for f in factors):
+            # one operand order: weights, the upstream gradient, deltas, activations and inputs
+            def rank(f: Any) -> int:
+                if isinstance(f, sp.Indexed):
+                    return {0: 0, 1: 1, 2: 4}[_factor_rank(f)]
+                if isinstance(f, sp.KroneckerDelta):
+                    return 3
+                if type(f).__name__ == "_Entry":
+                    return 1  # an entry of the upstream gradient
+                if isinstance(f, (sp.Derivative, sp.Subs)):
+                    return 2  # an activation's derivative: after the gradient
+                return 5  # log, sigma, ... of an entry: after the entries
+
+            return r"\,".join(self._print(f) for f in sorted(factors, key=rank))
         if indexed and all(not isinstance(f, sp.Number) for f in factors):
             rest = [f for f in factors if not isinstance(f, sp.Indexed)]
             head = r"\,".join(self._print(f) for f in sorted(indexed, key=_factor_rank))
@@ -180,6 +230,9 @@ class _ReportPrinter(LatexPrinter):
 
     def _print_Add(self, expr: sp.Add, order: Any = None) -> str:
         terms = _lead_positive(list(sp.Add.make_args(expr)))
+        if len(terms) == 2 and all(t.has(sp.log) for t in terms):
+            # the cross-entropy's terms as the cost is written: Y log A + (1 - Y) log(1 - A)
+            terms = sorted(terms, key=lambda t: any(isinstance(f, sp.Add) for f in sp.Mul.make_args(t)))
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
     # -- matrix algebra -------------------------------------------------
@@ -224,7 +277,8 @@ class _ReportPrinter(LatexPrinter):
 
     def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
         out = []
-        for a in expr.args:
+        # one operand order everywhere: the upstream gradient first, the activation's derivative last
+        for a in sorted(expr.args, key=lambda t: isinstance(t, Apply)):
             body = self._print(a)
             if isinstance(a, (MatMul, MatAdd)):
                 body = rf"\left({body}\right)"
