@@ -23,9 +23,13 @@ Example::
     def test_my_backprop(backprop_check):          # a hand-written backward(params, X, Y)
         backprop_check(mynet.backward, f="swish", g="leaky_relu")
 
+    def test_row_major(backprop_check):             # X is (m, d), X @ W + b
+        backprop_check(mynet.backward_rows, layout="rows", params_as="pairs")
+
 A failing check raises ``AssertionError`` whose message lists every fault
 with its counterexample (the point, the value obtained and the true value),
-followed by the full report.
+followed by the full report; the traceback shows the user's test line, not
+the checker's frames (``__tracebackhide__``).
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "Backprop
 
     Args:
         backward: returns dW1 db1 dW2 db2 dW3 db3 (dZ1..dZ3 optional).
-        **kwargs: passed on (``f``, ``g``, ``max_examples``, ``seed``, ``at_kinks``...).
+        **kwargs: passed on (``f``, ``g``, ``layout``, ``params_as``, ``dtype``,
+            ``max_examples``, ``seed``, ``at_kinks``, ``call_limit``...).
             Works inside a user's own ``@given`` test too (no nested search).
 
     Example:
@@ -90,10 +95,13 @@ def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "Backprop
         >>> assert_backprop_ok(lambda P, X, Y: numeric.backward(P, X, Y), max_examples=5).ok
         True
     """
-    __tracebackhide__ = True
-    from derive.backprop_check.check import assert_backprop_ok as _check  # sympy loads here, not at plugin load
+    __tracebackhide__ = True  # a failure shows the user's test line and the report, not this frame
+    from derive.backprop_check.check import check_backprop  # sympy loads here, not at plugin load
 
-    return _check(backward, **kwargs)
+    report = check_backprop(backward, **kwargs)
+    if not report.ok:
+        raise AssertionError(str(report))
+    return report
 
 
 @pytest.fixture(name="backprop_check")

@@ -48,7 +48,7 @@ import dataclasses
 import math
 import random
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 
@@ -218,9 +218,10 @@ def check_backprop(
 
     Raises:
         InputError: ``backward`` cannot be imported or called with
-            ``(params, X, Y)``, returns no readable gradients, is code in
-            another layout than ``layout`` (the message names the option),
-            or an option is invalid.
+            ``(params, X, Y)``, is code in another layout than ``layout``
+            (the message names the option), or an option is invalid.  What
+            the call does (raises, exits, hangs, returns something that is
+            not gradients) is a finding of the report, not an exception.
         UnknownActivationError: ``f`` or ``g`` is not a catalog name.
 
     Example:
@@ -310,8 +311,6 @@ def _first_call_checks(res: CaseResult, chk: _Checker, report: BackpropReport) -
         pairs = ", taking a list of (W, b) pairs" if other.params_as == "pairs" else ""
         raise InputError(f"backward looks like {other.describe()}{pairs}: with {chk.layout.option_text()} it "
                          f"gives {what}; pass {other.option_text()}")
-    if res.unusable:
-        raise InputError(res.unusable)
     report.returns_dZ = all(k in res.output for k in DZS)
     if res.error is None and not res.mutated and not res.skipped:
         again = run_case(chk.caller, res.case, res.ref, rtol=chk.rtol, layout=chk.layout)

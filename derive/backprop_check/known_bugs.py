@@ -129,15 +129,59 @@ VARIANTS: list[tuple[str, str, _Build]] = [
                    "shifts every dZ3 (it also hides a saturated A3 = 1 instead of fixing log(0))",
                    {"dZ3": r.cache["A3"] + _eps_of(r, u) - r.case.Y})),
     ("sigmoid derivative twice",
-     "dZ3 = (A3 - Y) * A3 (1 - A3): sigmoid' applied again on top of the sigmoid + BCE "
-     "simplification (the squared-error gradient)",
+     "dZ3 = (A3 - Y) * A3 (1 - A3): the quadratic-cost output error. It is right for a sigmoid + MSE head "
+     "(J = sum (A3 - Y)^2 / 2m) and wrong for this sigmoid + BCE head, whose dZ3 is A3 - Y: sigmoid' is "
+     "applied again on top of the simplification",
      lambda r, u: _when(True, dZ3=(r.cache["A3"] - r.case.Y) * r.cache["A3"] * (1 - r.cache["A3"]))),
+    ("sigmoid derivative twice",
+     "dZ3 = 2 (A3 - Y) * A3 (1 - A3): the quadratic-cost output error of J = sum (A3 - Y)^2 / m. It is right "
+     "for a sigmoid + MSE head and wrong for this sigmoid + BCE head, whose dZ3 is A3 - Y",
+     lambda r, u: _when(True, dZ3=2 * (r.cache["A3"] - r.case.Y) * r.cache["A3"] * (1 - r.cache["A3"]))),
+    ("missing (1-Y)/(1-A) term",
+     "dZ3 = -Y (1 - A3): the output gradient started from dA3 = -Y/A3 alone; the (1 - Y)/(1 - A3) term of "
+     "dA3 = -(Y/A3 - (1 - Y)/(1 - A3)) is missing (it is the part that matters wherever y = 0)",
+     lambda r, u: _when(True, dZ3=-r.case.Y * (1 - r.cache["A3"]))),
+    ("from-output formula on Z",
+     "f' written in terms of the output, applied to Z1 instead of A1: dZ1 = (W2^T dZ2) * f'_from_output(Z1) "
+     "(e.g. 1 - Z**2 for tanh', or Z (1 - Z) for sigmoid')",
+     lambda r, u: _from_output_on_z(r, 1)),
+    ("from-output formula on Z",
+     "g' written in terms of the output, applied to Z2 instead of A2: dZ2 = (W3^T dZ3) * g'_from_output(Z2) "
+     "(e.g. 1 - Z**2 for tanh', or Z (1 - Z) for sigmoid')",
+     lambda r, u: _from_output_on_z(r, 2)),
     ("kink convention",
      "at pre-activations exactly at the kink (z = 0) your derivative takes the right-hand value; "
      "this project uses the left-hand one (numeric.activations.KINK_CONVENTION = 'left', "
      "relu'(0) = 0, leaky_relu'(0) = alpha)",
      _kink),
 ]
+
+
+def _from_output_on_z(ref: Reference, layer: int) -> tuple[str, dict[str, Any]] | None:
+    act = ref.fa if layer == 1 else ref.ga
+    if act.derivative_from_output is None:
+        return None
+    Z = ref.cache[f"Z{layer}"]
+    wrong = act.derivative_from_output(Z)
+    if np.allclose(wrong, act.derivative(Z)):  # relu, identity: the same formula either way
+        return None
+    return "", {f"d{layer}": wrong}
+
+
+_EPSILONS = (1e-15, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
+
+
+def _epsilon_inside(ref: Reference) -> list[tuple[str, str, dict[str, np.ndarray]]]:
+    """``dA3 = -(Y/(A3 + eps) - (1 - Y)/(1 - A3 + eps))`` then ``dZ3 = dA3 * A3 (1 - A3)``, for common eps."""
+    A, Y = ref.cache["A3"], ref.case.Y
+    out = []
+    for eps in _EPSILONS:
+        dA = -(Y / (A + eps) - (1 - Y) / (1 - A + eps))
+        text = (f"an epsilon inside the output gradient: dA3 = -(Y/(A3 + eps) - (1 - Y)/(1 - A3 + eps)) with "
+                f"eps = {eps:g}; exact only where eps is negligible next to A3 and 1 - A3, so confident outputs "
+                "show it. Start from dZ3 = A3 - Y instead")
+        out.append(("epsilon in gradient", text, backprop_with(ref, dZ3=dA * A * (1 - A))))
+    return out
 
 
 def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, dict[str, np.ndarray]]]:
@@ -153,4 +197,6 @@ def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, di
                     ref._variants.append((kind, spec[0] if spec[0] else text, backprop_with(ref, **spec[1])))
             except ValueError:  # the bug cannot run at this shape (e.g. W3 for W3^T, q != p)
                 continue
+        with np.errstate(all="ignore"):
+            ref._variants += _epsilon_inside(ref)
     return ref._variants

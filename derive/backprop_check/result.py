@@ -130,7 +130,7 @@ class BackpropReport:
         lines = [f"  {label}: {fd.message}  [{fd.kind}]"]
         if first and name in FORMULAS:
             lines.append(f"      expected {self.layout.formula(name, FORMULAS[name])}")
-        if fd.worst:
+        if fd.worst and first:
             cells = "; ".join(f"{list(i)}: {_num(y)} vs {_num(t)}" for i, y, t in fd.worst)
             lines.append(f"      worst entries [index]: yours vs truth: {cells}")
         if fd.case is not None:
@@ -207,6 +207,13 @@ def _key(item: tuple[int, Finding]) -> tuple[float, int, int]:
     return size, int(fd.kind in _GENERIC.get(int(size), ())), order
 
 
+def _worse(a: Finding, b: Finding) -> bool:
+    """``a`` is a larger error than ``b`` (infinite first)."""
+    ra = a.rel_error if not math.isnan(a.rel_error) else math.inf
+    rb = b.rel_error if not math.isnan(b.rel_error) else math.inf
+    return ra > rb
+
+
 def summarise(report: BackpropReport, results: list[CaseResult], failing: list[CaseResult]) -> None:
     """Fill ``report`` from the diagnosed ``failing`` cases (probes first, then the search's)."""
     conventions = sorted({k for r in results for k in r.convention})
@@ -229,7 +236,8 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
                 nonfinite_at.append((fd, _saturated(res, report.layout.dtype)))
             else:
                 finite_wrong.add(name)
-            seen.setdefault(fd.kind, fd)
+            if fd.kind not in seen or _worse(fd, seen[fd.kind]):
+                seen[fd.kind] = fd  # each kind where it is worst (an epsilon shows at confident outputs)
         if not seen:
             continue
         if nonfinite_at and all(w for _, w in nonfinite_at):

@@ -1,25 +1,28 @@
 """``backprop-derive check-backprop module:function``: check a user's backward.
 
-Exit codes: 0 when the backward is right, 1 when check_backprop finds a bug,
-2 for unusable input (the target cannot be imported or called, an unknown
-activation...), with one line on stderr saying what is wrong.
+Exit codes: 0 when the backward is right, 1 when check_backprop finds a bug
+(including a call that raised, exited, hung past ``--call-limit`` or
+crashed), 2 for unusable input (the target cannot be imported or called,
+code in another layout than ``--layout``, an unknown activation, a bad
+option...), with one line on stderr saying what is wrong.  The user's
+module is imported in the checker's child process, never in the command's
+own, so an exit or a crash at import time cannot end the command.
 
 Example:
     $ backprop-derive check-backprop mynet:backward --f relu --g tanh
     $ backprop-derive check-backprop path/to/mynet.py:Net.backward --json
+    $ backprop-derive check-backprop cs231n_net:backward --layout rows --params pairs
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from derive.backprop_check.layout import DTYPES, LAYOUTS, PARAMS_AS
 from derive.cli import options
 from numeric.errors import InputError
 
@@ -49,67 +52,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=options.seed, default=0, help="seed of the search (default 0)")
     p.add_argument("--at-kinks", action="store_true",
                    help="also probe pre-activations exactly at the kinks (expects the left-hand derivative)")
+    p.add_argument("--layout", choices=LAYOUTS, default="columns",
+                   help="columns: X is (d, m), W @ X + b (the article's, default); rows: X is (m, d), X @ W + b "
+                        "with W (d, n); linear: X is (m, d), X @ W.T + b with W (n, d) as in torch.nn.Linear")
+    p.add_argument("--params", choices=PARAMS_AS, default="dict",
+                   help="how backward takes the parameters: dict (W1 b1 ... W3 b3, default) or pairs "
+                        "(a list of (W, b))")
+    p.add_argument("--dtype", choices=DTYPES, default="float64",
+                   help="dtype of the arrays given to backward; float32 also uses float32 tolerances")
+    p.add_argument("--call-limit", type=options.positive_float, default=10.0, metavar="SECONDS",
+                   help="seconds each call of backward may take; after the first time-out it is not "
+                        "called again (default 10)")
+    p.add_argument("--time-limit", type=options.positive_float, default=3.0, metavar="SECONDS",
+                   help="seconds for the search and shrinking; only stops the search, loudly (default 3)")
     p.set_defaults(run=run)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
 def load_target(target: str) -> Callable[..., Any]:
-    """The callable named by ``module:attr`` (``attr`` may be dotted).
+    """The callable named by ``module:attr``; see :func:`derive.backprop_check.target.load_target`.
 
-    ``module`` is a module name, importable with the current directory on
-    ``sys.path``, or a path to a ``.py`` file.
-
-    Raises:
-        InputError: bad syntax, import failure, missing attribute, or not callable.
+    The command itself never imports the user's module in its own process:
+    it passes the text to the checker, whose child process imports it.
 
     Example:
         >>> load_target("numeric.network:backward").__name__
         'backward'
     """
-    module_name, sep, attr = target.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise InputError(f"expected MODULE:FUNCTION (e.g. mynet:backward), got {target!r}")
-    try:
-        if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
-            path = Path(module_name)
-            if not path.is_file():
-                raise InputError(f"no such file: {module_name}")
-            spec = importlib.util.spec_from_file_location(f"_backprop_target_{path.stem}", path)
-            if spec is None or spec.loader is None:
-                raise InputError(f"cannot load {module_name} as a Python module")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)
-        else:
-            if os.getcwd() not in sys.path and "" not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_name)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any import-time failure is unusable input
-        raise InputError(f"cannot import {module_name!r}: {_one_line(exc)}") from None
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise InputError(f"{module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise InputError(f"{target} is a {type(obj).__name__}, not a function")
-    return obj
+    from derive.backprop_check.target import load_target as _load
+
+    return _load(target)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the check for parsed ``args``; returns the exit code (0 ok, 1 bug)."""
+    """Run the check for parsed ``args``; returns the exit code (0 ok, 1 bug, 2 unusable input)."""
     from derive.backprop_check.check import check_backprop
 
-    backward = load_target(args.target)
-    report = check_backprop(backward, f=args.f, g=args.g, max_examples=args.max_examples, seed=args.seed,
-                            at_kinks=args.at_kinks)
+    module, sep, attr = args.target.rpartition(":")
+    if not sep or not module or not attr:
+        raise InputError(f"expected MODULE:FUNCTION (e.g. mynet:backward), got {args.target!r}")
+    if (module.endswith(".py") or os.sep in module or "/" in module) and not Path(module).is_file():
+        raise InputError(f"no such file: {module}")
+    report = check_backprop(args.target, f=args.f, g=args.g, layout=args.layout, params_as=args.params,
+                            dtype=args.dtype, max_examples=args.max_examples, seed=args.seed,
+                            at_kinks=args.at_kinks, call_limit=args.call_limit, time_limit=args.time_limit)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
     else:
         print(report)
     return 0 if report.ok else 1

@@ -140,3 +140,24 @@ def test_backprop_fixture_passes_the_right_backward_and_names_the_wrong_gradient
     result = _run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*db1*keepdims*"])
+
+
+def test_a_backprop_failure_shows_the_users_line_and_the_report_not_the_library(pytester):
+    pytester.makepyfile(
+        """
+        import numeric
+
+        def doubled(params, X, Y):
+            grads = dict(numeric.backward(params, X, Y))
+            grads["dW2"] = 2 * grads["dW2"]
+            return grads
+
+        def test_doubled(backprop_check):
+            backprop_check(doubled, max_examples=0)  # THE USER'S LINE
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "THE USER'S LINE" in out and "FAILED -- wrong: dW2" in out and "exactly 2 times too large" in out
+    assert "backprop_check/check.py" not in out and "derive/plugin.py" not in out
