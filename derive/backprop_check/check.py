@@ -258,8 +258,8 @@ def check_backprop(
         diagnose(res, rtol=chk.rtol)
     summarise(report, results + ([search_result] if search_result is not None else []), failing)
     if caller.stopped:
-        report.notes.append(f"backward {caller.stop_reason}: {chk.skipped} later case"
-                            f"{'s were' if chk.skipped != 1 else ' was'} not run")
+        report.notes.append(f"backward {caller.stop_reason}: {chk.skipped} later probe"
+                            f"{'s were' if chk.skipped != 1 else ' was'} not run, nor any further search")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -292,7 +292,7 @@ def _shapes_fit(res: CaseResult) -> bool:
 
 def _other_layout(res: CaseResult, chk: _Checker) -> Layout | None:
     """Another layout in which the code runs and returns right shapes, when the asked one does not."""
-    if _shapes_fit(res):
+    if _shapes_fit(res) or chk.caller.stopped:
         return None
     for layout in LAYOUTS:
         for params_as in PARAMS_AS:
@@ -345,6 +345,8 @@ def _search(chk: _Checker, max_examples: int, max_size: int, seed: int,
     """A failing case, as small as shrinking makes it (None when none was found)."""
     if max_examples == 0:
         return None, 0, "search"
+    if chk.caller.stopped:
+        return None, 0, "search (not run: backward was stopped)"
     try:
         import hypothesis
     except ImportError:
@@ -370,6 +372,8 @@ def _hypothesis_search(chk: _Checker, max_examples: int, max_size: int, seed: in
         key = (t[:5], t[5], t[6], t[7], "", None)
         if key in chk.memo:
             return not chk.memo[key].ok
+        if chk.caller.stopped:
+            return False  # timed out or died: no more calls (the report says so)
         if time.perf_counter() > deadline:
             late[0] = True
             return False  # out of time: new examples count as passing (answers stay repeatable)

@@ -241,6 +241,12 @@ def linear_layers_swapped(params, X, Y):
     return grads
 
 
+def linear_backward_float32(params, X, Y):
+    """PyTorch's default dtype: everything cast to float32 first."""
+    return linear_backward({k: v.astype(np.float32) for k, v in params.items()},
+                           X.astype(np.float32), Y.astype(np.float32))
+
+
 # ---------------------------------------------------------------- per-example loops, list of (W, b) pairs
 def _example_backprop(pairs, x, y, quadratic=False):
     activations, zs, a = [x], [], x

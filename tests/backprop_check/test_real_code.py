@@ -99,3 +99,12 @@ def test_code_in_another_layout_is_refused_with_the_option_to_pass(fn, asked, wa
     with pytest.raises(InputError, match="looks like") as info:
         check_backprop(fn, max_examples=0, **asked)
     assert wanted in str(info.value)
+
+
+def test_float32_code_passes_with_dtype_float32_and_is_named_as_precision_loss_in_float64():
+    assert check_backprop(rc.linear_backward_float32, dtype="float32", max_examples=5, **LINEAR).ok
+    report = check_backprop(rc.linear_backward_float32, max_examples=0, **LINEAR)
+    assert not report.ok and {fd.kind for fd in report.findings.values()} == {"float32"}, str(report)
+    # negative control: a real bug is still caught at float32 tolerances
+    bug = check_backprop(rc.linear_weight_grad_transposed, dtype="float32", max_examples=0, **LINEAR)
+    assert bug.wrong == ["dW3"]

@@ -1,0 +1,91 @@
+"""backprop-derive check-backprop: sealed against the user's module, layouts, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from derive.cli import main
+
+HEADER = "import os, sys, time\nimport numpy as np\nimport numeric\n"
+MODULES = {
+    "exit_on_import": HEADER + "sys.exit(0)\ndef backward(P, X, Y):\n    return numeric.backward(P, X, Y)\n",
+    "hard_exit_on_import": HEADER + "os._exit(0)\ndef backward(P, X, Y):\n    return numeric.backward(P, X, Y)\n",
+    "raise_on_import": HEADER + "raise ImportError('needs torch')\n",
+    "exit_in_call": HEADER + "def backward(P, X, Y):\n    sys.exit(0)\n",
+    "nan_grad": HEADER + textwrap.dedent("""
+        def backward(P, X, Y):
+            G = dict(numeric.backward(P, X, Y))
+            G["db1"] = G["db1"] * np.nan
+            return G
+        """),
+    "rows_code": HEADER + textwrap.dedent("""
+        def backward(params, X, Y):
+            pairs = [(params["W1"], params["b1"]), (params["W2"], params["b2"]), (params["W3"], params["b3"])]
+            m = X.shape[0]
+            P = {k: v.T if k[0] == "W" else v.reshape(-1, 1) for k, v in params.items()}
+            G = numeric.backward(P, X.T, Y.T)
+            return {k: v.T if k[0] == "d" and k[1] == "W" else v.ravel() for k, v in G.items()}
+        """),
+}
+
+
+@pytest.fixture
+def modules(tmp_path, monkeypatch):
+    for name, text in MODULES.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in MODULES:
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("module, message", [
+    ("exit_on_import", "cannot import 'exit_on_import': SystemExit(0) (sys.exit) (at exit_on_import.py:4"),
+    ("hard_exit_on_import", "ended the process (exit status 0"),
+    ("raise_on_import", "ImportError: needs torch"),
+], ids=["sys.exit at import", "os._exit at import", "raise at import"])
+def test_an_import_that_exits_or_raises_is_unusable_input_not_the_checkers_exit(modules, capsys, module, message):
+    assert main(["check-backprop", f"{module}:backward", "--max-examples", "0"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_exit_in_the_call_is_a_failed_check(modules, capsys):
+    assert main(["check-backprop", "exit_in_call:backward", "--max-examples", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED -- the call itself (exited)" in out and "exit_in_call.py:5 in backward: sys.exit(0)" in out
+
+
+def test_json_is_strict_and_numbers_are_plain(modules, capsys):
+    assert main(["check-backprop", "nan_grad:backward", "--json", "--max-examples", "0"]) == 1
+    text = capsys.readouterr().out
+    data = json.loads(text)  # strict: NaN would be written as NaN, which is not JSON
+    assert "NaN" not in text and data["schema"] == 2
+    assert data["findings"]["db1"]["kind"] == "nonfinite" and "holds nan" in data["findings"]["db1"]["message"]
+    assert data["all_findings"]["db1"][0] == data["findings"]["db1"]
+
+
+def test_layout_option(modules, capsys):
+    assert main(["check-backprop", "rows_code:backward", "--max-examples", "0"]) == 2
+    assert "pass layout='rows' (CLI --layout rows)" in capsys.readouterr().err
+    assert main(["check-backprop", "rows_code:backward", "--layout", "rows", "--max-examples", "3"]) == 0
+    assert "layout=rows: ok" in capsys.readouterr().out
+
+
+def test_float32_option(modules, capsys):
+    assert main(["check-backprop", "rows_code:backward", "--layout", "rows", "--dtype", "float32",
+                 "--max-examples", "0"]) == 0  # float32 inputs, computed in float64: fine
+    out = capsys.readouterr().out
+    assert "dtype=float32: ok" in out and "tolerance: |yours - truth| <= 5e-04 S" in out
+
+
+def test_the_console_script_pipes_into_head_quietly(modules):
+    proc = subprocess.run(f"{sys.executable} -m derive check-backprop nan_grad:backward --max-examples 0 | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120, cwd=modules)
+    assert proc.stdout.startswith("check_backprop(backward)") and proc.stderr == ""
