@@ -20,10 +20,13 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive.activations import NUMPY_NAMESPACE, derivative_expr, sigmoid, stable_form, z
 from derive.expr import activation_expr
-from derive.chain import ARTICLE, Network, derive_backward, derive_forward
+from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
 from numeric._blocks import row_blocks, scratch
 from numeric._validate import check_network
+from numeric.description import Network as PlainNetwork
+from numeric.errors import InputError
+from numeric.general import check_problem
 
 __all__ = ["gradient_function", "GradientFunction"]
 
@@ -133,9 +136,10 @@ class _Compiled:
     fn: Callable[..., np.ndarray]
     args: tuple[str, ...]
     source: str
+    scalars: tuple[str, ...] = ("m",)
 
 
-def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str, str, int, str]], _Compiled]:
+def _compile(lhs: MatrixSymbol, rhs: Any, net: SymbolicNetwork) -> tuple[list[tuple[str, str, int, str]], _Compiled]:
     """Lambdify ``rhs``; Apply nodes become inputs computed beforehand."""
     pre: list[tuple[str, str, int, str]] = []
     repl = {}
@@ -146,9 +150,11 @@ def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str,
     expr = rhs.xreplace(repl)
     mats = sorted((a for a in expr.free_symbols if isinstance(a, MatrixSymbol)), key=lambda s: s.name)
     scalars = sorted((a for a in expr.free_symbols if not isinstance(a, MatrixSymbol)), key=str)
-    if any(s != net.m for s in scalars):
-        raise RuntimeError(f"formula for {lhs} depends on sizes other than m: {scalars}")
-    args = [*mats, net.m]
+    known = {net.m, net.lam, *(net.size(i) for i in range(net.depth + 1))}
+    if any(s not in known for s in scalars):
+        raise RuntimeError(f"formula for {lhs} depends on unknown scalars: {scalars}")
+    scalars = [net.m] + [s for s in scalars if s != net.m]
+    args = [*mats, *scalars]
     printer = NumPyMatrixPrinter({"fully_qualified_modules": False, "inline": True,
                                   "allow_unknown_functions": True, "user_functions": {}})
     namespace = dict(INPLACE_NAMESPACE)
@@ -157,7 +163,8 @@ def _compile(lhs: MatrixSymbol, rhs: Any, net: Network) -> tuple[list[tuple[str,
             a, b, out=scratch(("derive", lhs.name), (a.shape[0], b.shape[1]), np.result_type(a, b)))
     fn = sp.lambdify(args, expr, modules=[namespace, "numpy"], printer=printer, docstring_limit=0)
     body = printer.doprint(expr)
-    return pre, _Compiled(lhs.name, fn, tuple(a.name for a in mats), f"{lhs.name} = {body}")
+    return pre, _Compiled(lhs.name, fn, tuple(a.name for a in mats), f"{lhs.name} = {body}",
+                          tuple(str(a) for a in scalars))
 
 
 class GradientFunction:
@@ -169,8 +176,12 @@ class GradientFunction:
         source: the generated NumPy code, one line per step.
     """
 
-    def __init__(self, activations: Mapping[str, sp.Expr], net: Network = ARTICLE) -> None:
+    def __init__(
+        self, activations: Mapping[str, sp.Expr], net: SymbolicNetwork = ARTICLE, *,
+        network: PlainNetwork | None = None,
+    ) -> None:
         self.net = net
+        self.network = network
         self.activations = dict(activations)
         self.derivatives = {k: derivative_expr(e) for k, e in self.activations.items()}
         self._elementwise = {"sigma": _value_and_derivative(sigmoid(z))}
@@ -202,18 +213,23 @@ class GradientFunction:
             X: inputs, d x m.  Y: targets in [0, 1], q x m.
             return_dZ: also return ``dZ1 dZ2 dZ3`` (``m dJ/dZ`` convention).
         """
-        if self.net.depth == 3:
+        if self.network is not None:
+            P, Xa, Ya = check_problem(params, X, Y, self.network)
+        elif self.net.depth == 3:
             P, Xa, Ya = check_network(params, X, Y)
         else:
             P, Xa, Ya = dict(params), np.asarray(X), np.asarray(Y)
         env: dict[str, np.ndarray] = {**P, "X": Xa, "Y": Ya}
-        m = Xa.shape[1]
+        scalars: dict[str, Any] = {"m": Xa.shape[1], "lambda": self.network.l2 if self.network else 0.0}
+        scalars[self.net.widths[0]] = Xa.shape[0]
+        for layer in range(1, self.net.depth + 1):
+            scalars[self.net.widths[layer]] = np.shape(P[f"W{layer}"])[0]
         with np.errstate(over="ignore", under="ignore"):
             for pre, c in self._plan:
                 for name, fn, order, arg in pre:
                     if name not in env:  # f(Z) and f'(Z) come from one pass
                         env[f"{fn}_{arg}"], env[f"{fn}_d_{arg}"] = self._elementwise[fn](env[arg], arg)
-                env[c.target] = c.fn(*(env[a] for a in c.args), m)
+                env[c.target] = c.fn(*(env[a] for a in c.args), *(scalars[k] for k in c.scalars))
         out = {k: env[k] for k in self._grad_names}
         if return_dZ:
             out.update({f"dZ{l}": env[f"dZ{l}"] for l in range(1, self.net.depth + 1)})
@@ -229,12 +245,44 @@ def _cached(f: Any, g: Any) -> GradientFunction:
     return GradientFunction({"f": activation_expr(f), "g": activation_expr(g)})
 
 
-def gradient_function(f: Any = "swish", g: Any = "leaky_relu") -> GradientFunction:
-    """The sympy-derived gradients of the article's network, as a NumPy function.
+def _symbolic_activation(spec: Any) -> sp.Expr:
+    if isinstance(spec, tuple):
+        raise InputError(
+            "gradient_function derives f' itself: give the activation as a catalog name or an "
+            "expression, not a (value, derivative) pair (numeric.backward takes pairs)"
+        )
+    name = getattr(spec, "name", None)
+    if name is not None and not isinstance(spec, (str, sp.Basic)):  # a numeric.Activation
+        params = dict(getattr(spec, "params", {}) or {})
+        return activation_expr(name, **params)
+    return activation_expr(spec)
+
+
+@lru_cache(maxsize=256)
+def _cached_network(network: PlainNetwork) -> GradientFunction:
+    return _network_function(network)
+
+
+def _network_function(network: PlainNetwork) -> GradientFunction:
+    sym = as_symbolic(network)
+    acts = {ph: _symbolic_activation(spec) for ph, spec in zip(sym.activations, network.activations)}
+    return GradientFunction(acts, sym, network=network)
+
+
+def gradient_function(f: Any = "swish", g: Any = "leaky_relu", *, network: PlainNetwork | None = None) -> GradientFunction:
+    """The sympy-derived gradients of a network, as a NumPy function.
+
+    Call it as ``gradient_function(network)`` (or ``network=``) for any
+    :class:`numeric.Network`, or as ``gradient_function(f, g)`` for the
+    article's network.  With a description the targets are checked as
+    :func:`numeric.backward` checks them (integer labels become one-hot; for
+    softmax-ce every column of Y must sum to 1).
 
     Args:
-        f, g: the hidden activations: catalog names or sympy expressions in
-            ``z`` (see :func:`derive.activations.activation_expr`).
+        f, g: the article's hidden activations: catalog names or sympy
+            expressions in ``z`` (see :func:`derive.activations.activation_expr`).
+        network: any description; its activations may be catalog names,
+            expressions or expression text.
 
     Returns:
         A :class:`GradientFunction`; call it as ``grad_fn(params, X, Y)``.
@@ -249,6 +297,17 @@ def gradient_function(f: Any = "swish", g: Any = "leaky_relu") -> GradientFuncti
         >>> bool(np.allclose(G["dW1"], numeric.backward(P, X, Y)["dW1"], rtol=1e-12))
         True
     """
+    if isinstance(f, PlainNetwork):
+        network, f = f, "swish"
+    if network is not None:
+        if not isinstance(network, PlainNetwork):
+            raise InputError(f"network must be a numeric.Network, got {type(network).__name__}")
+        try:
+            return _cached_network(network)
+        except TypeError as exc:
+            if "unhashable" not in str(exc):
+                raise
+            return _network_function(network)
     try:
         return _cached(f, g)
     except TypeError as exc:

@@ -33,7 +33,7 @@ from sympy.printing.str import StrPrinter
 
 from numeric._blocks import row_blocks
 
-__all__ = ["Apply", "Ones", "explicit", "NumPyMatrixPrinter", "INPLACE_NAMESPACE", "plain"]
+__all__ = ["Apply", "Ones", "Softmax", "explicit", "NumPyMatrixPrinter", "INPLACE_NAMESPACE", "plain"]
 
 
 class Apply(MatrixExpr):
@@ -95,6 +95,50 @@ class Ones(MatrixExpr):
         return f"1_{cols}^T" if rows == 1 else f"1_{rows}"
 
 
+class Softmax(MatrixExpr):
+    """``softmax(Z)`` column by column: entry (i, j) is ``e^Z_ij / sum_k e^Z_kj``.
+
+    Not elementwise (each entry depends on its whole column), so it is a node
+    of its own: :func:`explicit` writes the quotient out, the NumPy printer
+    calls a stable (max-shifted) column softmax.
+    """
+
+    def __new__(cls, arg: MatrixExpr) -> "Softmax":
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"softmax({printer._print(self.arg)})"
+
+
+def explicit_softmax(M: sp.Matrix) -> sp.Matrix:
+    """Column-wise softmax of an explicit matrix, as exact quotients."""
+    out = sp.zeros(M.rows, M.cols)
+    for j in range(M.cols):
+        col = [sp.exp(M[i, j]) for i in range(M.rows)]
+        total = sp.Add(*col)
+        for i in range(M.rows):
+            out[i, j] = col[i] / total
+    return out
+
+
+def _np_softmax(Z: np.ndarray) -> np.ndarray:
+    """Column softmax shifted by each column's (real) maximum: never overflows."""
+    E = np.exp(Z - np.max(np.real(Z), axis=0, keepdims=True))
+    E /= np.sum(E, axis=0, keepdims=True)
+    return E
+
+
 def explicit(
     expr: Any,
     env: Mapping[MatrixSymbol, sp.Matrix],
@@ -118,6 +162,8 @@ def explicit(
         return env[expr]
     if isinstance(expr, Apply):
         return apply(expr, rec(expr.arg))
+    if isinstance(expr, Softmax):
+        return explicit_softmax(rec(expr.arg))
     if isinstance(expr, Ones):
         return sp.ones(*(int(sp.sympify(s, strict=True).subs(sizes)) for s in expr.shape))
     if isinstance(expr, Transpose):
@@ -173,7 +219,9 @@ def _imul(fresh: Any, *others: Any) -> Any:
     return fresh
 
 
-INPLACE_NAMESPACE: dict[str, Callable[..., Any]] = {"_iadd": _iadd, "_imul": _imul, "_mm": np.matmul}
+INPLACE_NAMESPACE: dict[str, Callable[..., Any]] = {
+    "_iadd": _iadd, "_imul": _imul, "_mm": np.matmul, "_softmax": _np_softmax,
+}
 
 
 class NumPyMatrixPrinter(NumPyPrinter):
@@ -232,6 +280,9 @@ class NumPyMatrixPrinter(NumPyPrinter):
             return super()._print_HadamardProduct(expr)
         rest = [a for a in expr.args if a is not fresh[0]]
         return f"_imul({self._print(fresh[0])}, {', '.join(self._print(a) for a in rest)})"
+
+    def _print_Softmax(self, expr: Softmax) -> str:
+        return f"_softmax({self._print(expr.arg)})"
 
     def _print_Ones(self, expr: Ones) -> str:  # pragma: no cover - only inside MatMul
         raise TypeError("a bare ones-matrix cannot be printed; it must appear in a product")
