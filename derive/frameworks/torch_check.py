@@ -57,7 +57,9 @@ class TorchRunner:
     def _apply(self, x: Any) -> Any:
         torch = self.torch
         try:
-            y = self.fn(x)
+            # an activation sees an intermediate tensor in a network, not a leaf: in-place
+            # Functions (ctx.mark_dirty) are legal there
+            y = self.fn(x.clone() if x.requires_grad else x)
         except (Exception, SystemExit) as exc:
             raise UserError(_inplace_text(exc) or f"{type(exc).__name__}: {_first(exc)}") from None
         if not isinstance(y, torch.Tensor):
@@ -158,17 +160,25 @@ class TorchRunner:
                  dt: str) -> list[Finding]:
         torch = self.torch
         found: list[Finding] = []
-        x = self._leaf(xs)
+        leaf = self._leaf(xs)
+        x = leaf.clone()
         before = x.detach().clone()
+        try:
+            y = self.fn(x)
+        except (Exception, SystemExit):
+            return found  # reported by the forward check
+        dirty = isinstance(y, torch.Tensor) and y.data_ptr() == x.data_ptr()  # an in-place Function, declared
+        if not dirty and not torch.equal(x.detach(), before):
+            i = int(np.flatnonzero((x.detach() != before).numpy())[0])
+            found.append(Finding("FAIL", "in-place", dt, "forward modified its input tensor in place (the caller's "
+                                 "x changes, and a tensor saved from it for backward is no longer the input); "
+                                 "compute out of place, or return the input and call ctx.mark_dirty", float(xs[i]),
+                                 got=float(x.detach()[i]), want=float(xs[i])))
+        x = leaf
         try:
             y = self._apply(x)
         except UserError:
-            return found  # reported by the forward check
-        if not torch.equal(x.detach(), before):
-            i = int(np.flatnonzero((x.detach() != before).numpy())[0])
-            found.append(Finding("FAIL", "in-place", dt, "forward modified its input tensor in place (the caller's "
-                                 "x changes; use an out-of-place op or ctx.mark_dirty)", float(xs[i]),
-                                 got=float(x.detach()[i]), want=float(xs[i])))
+            return found
         gt = torch.tensor(g.copy())
         g_before = gt.clone()
         try:
