@@ -151,6 +151,7 @@ def collect_network(
     proof_shapes: Sequence[Sequence[int]] = PROOF_SHAPES,
     numeric_shapes: Sequence[Sequence[int]] = NUMERIC_SHAPES,
     progress: Progress | None = None,
+    training: bool = True,
 ) -> NetworkReport:
     """Derive, prove and check everything the network report shows.
 
@@ -160,6 +161,8 @@ def collect_network(
         seed: seed of the numeric problems (shape i uses ``seed + i``).
         proof_shapes, numeric_shapes: (d, n, p, q, m) for levels 1 and 3.
         progress: called with one line per stage.
+        training: also train the network on the 0/1 digits (catalog
+            activations only; see :mod:`derive.train`).
 
     Raises:
         UnknownActivationError, InputError: an activation that cannot be used.
@@ -197,9 +200,15 @@ def collect_network(
     problem = draw_problem(*SWEEP_PROBLEM["shape"], f=fa, g=ga, seed=SWEEP_PROBLEM["seed"])
     lambdified = gradient_function(fe, ge)(*problem)
     sweep = step_sweep(fe, ge, analytic=bool(fa.analytic and ga.analytic), problem=problem, lambdified=lambdified)
+    trained = None
+    if training and not custom:
+        from derive.train import TrainConfig, train
+
+        say("train: the 0-vs-1 digits, with the derived and the hand-written gradients")
+        trained = train(TrainConfig(f=f, g=g, seed=seed))
     return NetworkReport(
         f_info, g_info, forward, backward, scalar, chains, rules, forms, proofs, checks,
-        errata(), curves, sweep, seed, custom,
+        errata(), curves, sweep, seed, custom, training=trained,
     )
 
 

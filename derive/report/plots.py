@@ -126,11 +126,12 @@ def line_plot(
 
 
 def standalone(picture: str, *, title: str) -> str:
-    """A one-figure document (the ``train`` command's PDF), with PDF metadata."""
+    """A one-page, one-figure document (the ``train`` command's PDF), with PDF metadata."""
     return (
-        "\\documentclass[border=6pt]{standalone}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
+        "\\documentclass{article}\n\\usepackage[paperwidth=14cm,paperheight=7.6cm,margin=0.3cm]{geometry}\n"
+        "\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n\\pagestyle{empty}\n"
         "\\usepackage{pgfplots}\n\\pgfplotsset{compat=1.18}\n"
         f"\\usepackage[pdftitle={{{title}}},pdfcreator={{backprop-derive}},pdfproducer={{backprop-derive}}]{{hyperref}}\n"
         "\\ifdefined\\pdftrailerid\\pdftrailerid{}\\fi\n"
-        f"\\begin{{document}}\n{picture}\n\\end{{document}}\n"
+        f"\\begin{{document}}\n\\centering\n{picture}\n\\end{{document}}\n"
     )
