@@ -1,21 +1,36 @@
-"""The two scalar facts behind the output layer, derived step by step.
+"""The scalar facts behind the output layer, derived step by step.
 
 * :func:`sigmoid_derivative`: from ``sigma(z) = 1 / (1 + e^-z)`` by the
   quotient rule to ``sigma'(z) = A (1 - A)`` with ``A = sigma(z)``.
 * :func:`bce_simplification`: from the per-entry BCE term, by the chain rule
   through the sigmoid, to ``dJ/dZ3 = (A3 - Y) / m``.
+* :func:`softmax_jacobian`, :func:`softmax_ce_simplification`: the softmax
+  Jacobian and the cross-entropy collapse to ``A - Y``, which needs (and
+  states) that every column of Y sums to 1.
+* :func:`mse_simplification`: the squared error under each convention.
+* :func:`l2_derivative`: the weight-decay term.
 
 Every step is an equality that sympy confirms (:func:`derive.steps.scalar_equal`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 from derive.activations import sigmoid
 from derive.steps import Derivation, Step, scalar_equal
 
-__all__ = ["sigmoid_derivative", "bce_simplification"]
+__all__ = [
+    "sigmoid_derivative",
+    "bce_simplification",
+    "softmax_jacobian",
+    "softmax_ce_simplification",
+    "mse_simplification",
+    "l2_derivative",
+    "head_derivations",
+]
 
 _HOW = "sympy: lhs - rhs, in exp form, simplifies to 0"
 
@@ -65,7 +80,7 @@ def bce_simplification() -> Derivation:
     Example:
         >>> d = bce_simplification()
         >>> d.ok, str(d.result.rhs)
-        (True, '(A3 - Y)/m')
+        (True, 'A3 - Y')
     """
     z = sp.Symbol("Z3", real=True)
     y = sp.Symbol("Y", real=True)
@@ -97,3 +112,212 @@ def bce_simplification() -> Derivation:
     ok = scalar_equal(m * d.steps[-1].rhs, a - y)
     d.steps.append(Step("m dJ/dZ3 (the article's dZ3)", sp.Symbol("dZ3"), a - y, "m times the previous line; " + _HOW, ok))
     return d
+
+
+# ------------------------------------------------------------ the other heads
+_Q = 3  # softmax derivations are written out for q = 3 outputs (every entry checked)
+
+
+def _softmax_parts(q: int = _Q) -> tuple[list[sp.Symbol], list[sp.Expr], sp.Expr]:
+    zs = list(sp.symbols(f"z1:{q + 1}", real=True))
+    S = sp.Add(*[sp.exp(v) for v in zs])
+    return zs, [sp.exp(v) / S for v in zs], S
+
+
+def softmax_jacobian(q: int = _Q) -> Derivation:
+    """``d a_i / d z_k = a_i (delta_ik - a_k)`` for ``a = softmax(z)``, by the
+    quotient rule; every step checked for every (i, k) at ``q`` outputs.
+
+    The steps are shown for a diagonal entry (i = k = 1) and an off-diagonal
+    one (i = 1, k = 2); the last step is checked for all q^2 entries.
+
+    Example:
+        >>> softmax_jacobian().ok
+        True
+    """
+    zs, a, S = _softmax_parts(q)
+    A = sp.symbols(f"a1:{q + 1}", positive=True)
+    d = Derivation(f"softmax Jacobian (quotient rule, q = {q})")
+    for i, k in ((0, 0), (0, 1)):
+        lhs = sp.Derivative(a[i], zs[k])
+        delta = sp.KroneckerDelta(i, k)
+        d.add(f"definition a{i + 1} = e^z{i + 1} / sum_j e^zj", sp.Symbol(f"a{i + 1}"), a[i])
+        d.add("quotient rule: (u/v)' = (u'v - uv')/v^2", lhs,
+              (delta * sp.exp(zs[i]) * S - sp.exp(zs[i]) * sp.exp(zs[k])) / S**2)
+        d.add("split the fraction", lhs,
+              sp.Mul(sp.exp(zs[i]) / S, delta - sp.exp(zs[k]) / S, evaluate=False))
+    subs = {A[j]: a[j] for j in range(q)}
+
+    def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+        if isinstance(lhs, sp.Symbol):  # a definition
+            return True
+        return scalar_equal(lhs, rhs)
+
+    d.verify(equal, _HOW)
+    d.steps = [Step(s.rule, s.lhs, s.rhs, "definition" if isinstance(s.lhs, sp.Symbol) else s.check, s.verified)
+               for s in d.steps]
+    ok = all(
+        scalar_equal(sp.Derivative(a[i], zs[k]), (A[i] * (sp.KroneckerDelta(i, k) - A[k])).subs(subs))
+        for i in range(q) for k in range(q)
+    )
+    i_, k_ = sp.symbols("i k", integer=True)
+    a_ = sp.IndexedBase("a")
+    d.steps.append(Step("name a_j = softmax(z)_j", sp.Symbol("da_i/dz_k"),
+                        a_[i_] * (sp.KroneckerDelta(i_, k_) - a_[k_]),
+                        f"every (i, k) at q = {q}: " + _HOW, ok))
+    return d
+
+
+def softmax_ce_simplification(q: int = _Q) -> Derivation:
+    """The cross-entropy through the softmax collapses to ``dZ = A - Y``,
+    *using* that the targets of an example sum to 1.
+
+    Per example, ``L = -(1/m) sum_i y_i log a_i``.  Through the Jacobian,
+    ``dL/dz_k = -(1/m) sum_i y_i (delta_ik - a_k) = (a_k sum_i y_i - y_k) / m``;
+    only with ``sum_i y_i = 1`` is this ``(a_k - y_k) / m``.  Checked for
+    every k at ``q`` outputs; the last steps are checked with
+    ``y_q = 1 - (y_1 + ... + y_{q-1})`` substituted.
+
+    Example:
+        >>> d = softmax_ce_simplification()
+        >>> d.ok, str(d.result.rhs)
+        (True, 'a_k - y_k')
+    """
+    zs, a, S = _softmax_parts(q)
+    ys = list(sp.symbols(f"y1:{q + 1}", real=True))
+    m = sp.Symbol("m", positive=True, integer=True)
+    L = -sp.Add(*[ys[i] * sp.log(a[i]) for i in range(q)]) / m
+    lse = -sp.Add(*[ys[i] * (zs[i] - sp.log(S)) for i in range(q)]) / m
+    k = 0  # shown for k = 1, checked for every k below
+    jac = -sp.Add(*[ys[i] / a[i] * a[i] * (sp.KroneckerDelta(i, k) - a[k]) for i in range(q)]) / m
+    collected = (a[k] * sp.Add(*ys) - ys[k]) / m
+    ones = {ys[-1]: 1 - sp.Add(*ys[:-1])}
+    d = Derivation(f"cross-entropy through the softmax (q = {q}; every column of Y sums to 1)")
+    d.add("per-example CE term of the mean cost", sp.Symbol("L"), L)
+    d.add("log of a quotient: log a_i = z_i - log sum_j e^zj", L, lse)
+    d.add("chain rule with the softmax Jacobian", sp.Derivative(L, zs[k]), jac)
+    d.add("collect: sum_i y_i a_k - y_k", sp.Derivative(L, zs[k]), collected)
+    d.add("ASSUMPTION sum_i y_i = 1 (one-hot or label smoothing)", sp.Derivative(L, zs[k]), (a[k] - ys[k]) / m)
+
+    def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+        if lhs == sp.Symbol("L"):
+            return True
+        if rhs == (a[k] - ys[k]) / m:  # holds only under the assumption
+            return all(scalar_equal(sp.Derivative(L, zs[j]).doit().subs(ones), ((a[j] - ys[j]) / m).subs(ones))
+                       for j in range(q))
+        if isinstance(lhs, sp.Derivative):
+            return scalar_equal(lhs, rhs)
+        return _log_equal(lhs, rhs)
+
+    d.verify(equal, _HOW)
+    hows = ["definition", "sympy: the difference with logs of positive quotients expanded reduces to 0",
+            _HOW, _HOW, f"every k = 1..{q}, with y_{q} = 1 - (y_1 + ... + y_{q - 1}) substituted: " + _HOW]
+    d.steps = [Step(s.rule, s.lhs, s.rhs, how, True if how == "definition" else s.verified)
+               for s, how in zip(d.steps, hows)]
+    d.steps.append(Step("m dJ/dZ (the article's convention)", sp.Symbol("dZ_k"),
+                        sp.Symbol("a_k") - sp.Symbol("y_k"), "m times the previous line", d.ok))
+    return d
+
+
+def _log_equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+    """Equality of expressions with logs of positive quotients (real z)."""
+    diff = sp.expand_log(sp.sympify(lhs, strict=True) - sp.sympify(rhs, strict=True), force=True)
+    return sp.simplify(sp.expand(diff)) == 0
+
+
+def mse_simplification(*, head: str = "identity-mse", mse: str = "half", reduction: str = "mean") -> Derivation:
+    """The squared error's derivative under one convention, to ``dZ = N dJ/dZ``.
+
+    ``mse="half"``: per entry ``L = (a - y)^2 / (2N)``; ``mse="torch"``: ``L =
+    (a - y)^2 / (q m)`` (PyTorch ``MSELoss``, mean over all entries) or
+    ``(a - y)^2`` under the sum reduction.  For ``sigmoid-mse`` the chain
+    continues through ``a = sigma(z)``.
+
+    Example:
+        >>> str(mse_simplification(mse="torch").result.rhs)
+        '2*(A - Y)/q'
+    """
+    z = sp.Symbol("Z", real=True)
+    y = sp.Symbol("Y", real=True)
+    a = sp.Symbol("A", real=True)
+    m, q = sp.symbols("m q", positive=True, integer=True)
+    N = m if reduction == "mean" else sp.S.One
+    denom = 2 * N if mse == "half" else (q * m if reduction == "mean" else sp.S.One)
+    L = (a - y) ** 2 / denom
+    dL_da = 2 * (a - y) / denom
+    d = Derivation(f"{head}: squared error, convention {mse}, reduction {reduction}")
+    d.add("per-entry term of the cost", sp.Symbol("L"), L)
+    d.add("power rule: d (a - y)^2 / da = 2 (a - y)", sp.Derivative(L, a), dL_da)
+    if head == "sigmoid-mse":
+        s = sigmoid(z)
+        d.add("sigmoid derivative", sp.Derivative(s, z), s * (1 - s))
+        chained = dL_da * a * (1 - a)
+        d.add("chain rule: dL/dZ = dL/dA dA/dZ", sp.Symbol("dL/dZ"), chained)
+        final = sp.expand(N * 2 / denom) * (a - y) * a * (1 - a)
+    else:
+        d.add("identity output: A = Z, dA/dZ = 1", sp.Symbol("dL/dZ"), dL_da)
+        final = sp.expand(N * 2 / denom) * (a - y)
+
+    def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+        if lhs == sp.Symbol("L"):
+            return True
+        if lhs == sp.Symbol("dL/dZ"):
+            out = sigmoid(z) if head == "sigmoid-mse" else z
+            truth = sp.diff(L.subs(a, out), z)
+            return scalar_equal(truth, rhs.subs(a, out))
+        if isinstance(lhs, sp.Derivative) and lhs.expr == sigmoid(z):
+            return scalar_equal(lhs, rhs)
+        return scalar_equal(lhs, rhs)
+
+    d.verify(equal, _HOW)
+    d.steps[0] = Step(d.steps[0].rule, d.steps[0].lhs, d.steps[0].rhs, "definition", True)
+    ok = scalar_equal(N * d.steps[-1].rhs, final)
+    label = "m" if reduction == "mean" else "1"
+    d.steps.append(Step(f"{label} dJ/dZ (the dZ convention)", sp.Symbol("dZ"), final,
+                        f"{label} times the previous line; " + _HOW, ok))
+    return d
+
+
+def l2_derivative(*, convention: str = "lambda/2m") -> Derivation:
+    """The L2 term's gradient: ``(lambda/m) W`` or ``lambda W``; biases get nothing.
+
+    Example:
+        >>> str(l2_derivative().result.rhs)
+        'lambda*w/m'
+    """
+    w, b = sp.symbols("w b", real=True)
+    lam = sp.Symbol("lambda", positive=True)
+    m = sp.Symbol("m", positive=True, integer=True)
+    coef = lam / (2 * m) if convention == "lambda/2m" else lam / 2
+    R = coef * w**2  # the one term of sum ||W||^2 that holds w
+    d = Derivation(f"L2 term, convention ({convention}) sum ||W_l||^2")
+    d.add("the term of the penalty that holds the weight w", sp.Symbol("R"), R)
+    d.add("biases are not regularised: dR/db", sp.Derivative(R, b), sp.S.Zero)
+    d.add("power rule: dR/dw", sp.Derivative(R, w), 2 * coef * w)
+    d.add("added to dW (a true partial, no factor m)", sp.Derivative(R, w), sp.expand(2 * coef) * w)
+
+    def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
+        return True if lhs == sp.Symbol("R") else scalar_equal(lhs, rhs)
+
+    d.verify(equal, _HOW)
+    d.steps[0] = Step(d.steps[0].rule, d.steps[0].lhs, d.steps[0].rhs, "definition", True)
+    return d
+
+
+def head_derivations(network: Any) -> list[Derivation]:
+    """The scalar facts behind a network's head (and its L2 term), each checked step by step."""
+    head = getattr(network, "head", "sigmoid-bce")
+    mse = getattr(network, "mse", "half")
+    reduction = getattr(network, "reduction", "mean")
+    out: list[Derivation] = []
+    if head in ("sigmoid-bce", "sigmoid-mse"):
+        out.append(sigmoid_derivative())
+    if head == "sigmoid-bce":
+        out.append(bce_simplification())
+    elif head == "softmax-ce":
+        out += [softmax_jacobian(), softmax_ce_simplification()]
+    else:
+        out.append(mse_simplification(head=head, mse=mse, reduction=reduction))
+    if getattr(network, "l2", 0):
+        out.append(l2_derivative(convention=network.l2_convention))
+    return out

@@ -6,6 +6,9 @@
 * :mod:`derive.proof.index_form` -- level 2, shape-generic: each backward rule
   (affine weight, bias and input; elementwise; sigmoid + BCE) proven once in
   index notation for *symbolic* sizes, then instantiated per layer.
+* :mod:`derive.proof.head_rules` -- level 2 for the other heads (softmax + CE
+  under the sum-to-1 assumption, the softmax Jacobian, MSE under each
+  convention and reduction, sigmoid + MSE) and the L2 term.
 
 Open :func:`prove_symbolic` (level 2) or :func:`prove_exact` (level 1) first;
 ``verify`` and the report both call them.
@@ -14,8 +17,10 @@ Open :func:`prove_symbolic` (level 2) or :func:`prove_exact` (level 1) first;
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from derive.proof.exact import PROOF_SHAPES, ExactProof, prove_exact
+from derive.proof.head_rules import head_index_rules
 from derive.proof.index_form import INDEX_CHECK_SHAPE, IndexEquation, index_rules, layer_index_forms
 
 __all__ = [
@@ -26,6 +31,7 @@ __all__ = [
     "SymbolicProof",
     "IndexEquation",
     "INDEX_CHECK_SHAPE",
+    "head_index_rules",
 ]
 
 
@@ -49,21 +55,44 @@ class SymbolicProof:
 
     def __str__(self) -> str:
         lines = [f"{e.name}: {'proven' if e.ok else 'NOT PROVEN'} ({e.check})" for e in self.rules]
-        dims = ", ".join(f"{k}={v}" for k, v in INDEX_CHECK_SHAPE.items())
         bad = [e.name for e in self.layers if not e.ok]
+        where = self.layers[0].check.rsplit(" at ", 1)[-1] if self.layers else ""
         lines.append(
             f"per-layer index forms ({', '.join(e.name for e in self.layers)}): "
-            + (f"equal to the matrix form entry by entry at {dims}" if not bad else f"DIFFER: {', '.join(bad)}")
+            + (f"equal to the matrix form entry by entry at {where}" if not bad else f"DIFFER: {', '.join(bad)}")
         )
         return "\n".join(lines)
 
 
-def prove_symbolic() -> SymbolicProof:
+def _relevant(rule: IndexEquation, network: Any) -> bool:
+    """Whether a head or L2 rule belongs to this description."""
+    name = rule.name
+    if name.startswith("L2"):
+        return bool(network.l2) and f"({network.l2_convention})" in name
+    if name == "softmax Jacobian":
+        return network.head == "softmax-ce"
+    if name.startswith("softmax"):
+        return network.head == "softmax-ce" and f"({network.reduction})" in name
+    return name == f"{network.head} ({network.mse}, {network.reduction})"
+
+
+def prove_symbolic(network: Any = None) -> SymbolicProof:
     """Prove each backward rule in index notation for symbolic sizes (level 2).
+
+    Args:
+        network: a :class:`numeric.Network`: its head's rules and (with
+            ``l2``) the L2 rule are proven too, and the per-layer index forms
+            follow its depth.  None: the article's network.
 
     Example:
         >>> proof = prove_symbolic()
         >>> proof.ok, len(proof.rules) >= 5
         (True, True)
     """
-    return SymbolicProof(tuple(index_rules()), tuple(layer_index_forms()))
+    rules = index_rules()
+    if network is None:
+        return SymbolicProof(tuple(rules), tuple(layer_index_forms()))
+    if network.head != "sigmoid-bce":
+        rules = [r for r in rules if r.name != "sigmoid + BCE"]
+    rules += [r for r in head_index_rules() if _relevant(r, network)]
+    return SymbolicProof(tuple(rules), tuple(layer_index_forms(network)))

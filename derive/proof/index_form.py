@@ -22,7 +22,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from derive.activations import sigmoid
-from derive.chain import ARTICLE, Network, derive_backward
+from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward
 from derive.matrix import explicit
 
 __all__ = ["IndexEquation", "index_rules", "layer_index_forms", "INDEX_CHECK_SHAPE"]
@@ -163,7 +163,7 @@ def _entries(base: sp.IndexedBase, expr: sp.Expr, env: Mapping[sp.IndexedBase, s
 
 
 def layer_index_forms(
-    net: Network = ARTICLE, *, shape: Mapping[str, int] = INDEX_CHECK_SHAPE
+    net: Any = ARTICLE, *, shape: Mapping[str, int] | None = None
 ) -> list[IndexEquation]:
     """``(dW_l)_{ij}`` and ``(db_l)_i`` for every layer, each checked exactly
     against the matrix form at ``shape``.
@@ -173,7 +173,12 @@ def layer_index_forms(
         ['dW3', 'db3']
     """
     i, j, k = _i, _j, _k
+    net = as_symbolic(net)
+    if shape is None:
+        shape = dict(INDEX_CHECK_SHAPE) if net.widths == ARTICLE.widths else {
+            w: 2 + (a % 2) for a, w in enumerate(net.widths)} | {"m": 3}
     m = net.m
+    N = net.N
     sizes = {net.size(a): shape[w] for a, w in enumerate(net.widths)}
     sizes[m] = shape["m"]
     dims = ", ".join(f"{w}={shape[w]}" for w in (*net.widths, "m"))
@@ -188,9 +193,11 @@ def layer_index_forms(
         Ap = sp.IndexedBase(prev.name)
         target = sp.IndexedBase(name)
         if name.startswith("dW"):
-            lhs, rhs = target[i, j], sp.Sum(dZ[i, k] * Ap[j, k], (k, 1, m)) / m
+            lhs, rhs = target[i, j], sp.Sum(dZ[i, k] * Ap[j, k], (k, 1, m)) / N
+            if net.l2:
+                rhs = rhs + net.l2_rate * sp.IndexedBase(f"W{layer}")[i, j]
         else:
-            lhs, rhs = target[i], sp.Sum(dZ[i, k], (k, 1, m)) / m
+            lhs, rhs = target[i], sp.Sum(dZ[i, k], (k, 1, m)) / N
         # the matrix form at concrete sizes, from symbol-filled matrices
         mats = {
             s: sp.Matrix(*(int(x.subs(sizes)) for x in s.shape), lambda a, b, s=s: sp.Symbol(f"{s.name}_{a}{b}"))
@@ -203,7 +210,11 @@ def layer_index_forms(
         for a in range(matrix.rows):
             for bcol in range(matrix.cols):
                 entry = rhs.subs({i: a + 1, j: bcol + 1, m: sizes[m]}).doit()
-                ok &= sp.expand(_entries(dZ, _entries(Ap, entry, env), env) - matrix[a, bcol]) == 0
+                Wl = sp.IndexedBase(f"W{layer}")
+                value = _entries(dZ, _entries(Ap, entry, env), env)
+                if Wl in env:
+                    value = _entries(Wl, value, env)
+                ok &= sp.expand(value - matrix[a, bcol]) == 0
         how = f"sympy: equals the matrix form entry by entry, exactly, at ({dims})"
         out.append(IndexEquation(name, lhs, None, rhs, how, bool(ok)))
     return out
