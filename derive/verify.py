@@ -20,16 +20,26 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numeric
-from derive.chain import ARTICLE, derive_backward, derive_forward
+from derive.chain import ARTICLE, as_symbolic, derive_backward, derive_forward
 from derive.lambdified import gradient_function
 from derive.matrix import plain
 from derive.proof import PROOF_SHAPES, ExactProof, SymbolicProof, prove_exact, prove_symbolic
-from derive.scalar import bce_simplification, sigmoid_derivative
+from derive.scalar import bce_simplification, head_derivations, sigmoid_derivative
 from derive.steps import Derivation
-from numeric.compare import compare_gradients, draw_problem
+from numeric.compare import compare_gradients, draw_network_problem, draw_problem
+from numeric.description import Network
 from numeric.gradcheck import numerical_gradient
 
-__all__ = ["verify", "VerifyReport", "NumericCheck", "TOLERANCES", "NUMERIC_SHAPES"]
+__all__ = [
+    "verify",
+    "VerifyReport",
+    "NumericCheck",
+    "TOLERANCES",
+    "NUMERIC_SHAPES",
+    "network_proof_shape",
+    "network_numeric_shapes",
+    "check_numeric_network",
+]
 
 # float64 tolerances on the max-norm relative error of each gradient
 TOLERANCES: dict[str, float] = {
@@ -49,7 +59,8 @@ NUMERIC_SHAPES: tuple[tuple[int, int, int, int, int], ...] = (
 
 @dataclass
 class NumericCheck:
-    """Worst relative errors of one activation pair at one shape."""
+    """Worst relative errors of one activation pair (or one network's
+    activations, ``f`` the first and ``g`` the rest) at one shape."""
 
     f: str
     g: str
@@ -76,6 +87,7 @@ class VerifyReport:
     proofs: list[ExactProof]
     numeric: list[NumericCheck] = field(default_factory=list)
     symbolic: SymbolicProof | None = None
+    network: Network | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,8 +101,22 @@ class VerifyReport:
 
     def render(self) -> str:
         """The report as plain text."""
-        out = ["backprop-derive verify: the article's 3-layer network", ""]
-        out.append("Convention: dZl = m dJ/dZl; dWl, dbl are the true partials of the mean BCE J.")
+        net = self.network
+        if net is None:
+            out = ["backprop-derive verify: the article's 3-layer network", ""]
+            out.append("Convention: dZl = m dJ/dZl; dWl, dbl are the true partials of the mean BCE J.")
+        else:
+            out = [f"backprop-derive verify: {net.describe()}", ""]
+            N = "m" if net.reduction == "mean" else "1"
+            out.append(f"Convention: dZl = {N} dJ/dZl; dWl, dbl are the true partials of J.")
+            if net.head.endswith("mse"):
+                out.append(f"MSE convention: {net.mse}, J = {net.mse_text()}.")
+            if net.head == "softmax-ce":
+                out.append("Assumption of the rule dZ = A - Y: every column of Y sums to 1 "
+                           "(one-hot or label smoothing); other targets are refused.")
+            if net.l2:
+                out.append(f"L2: J gains ({net.l2_convention}) sum ||W_l||^2 with lambda = {net.l2:g}; "
+                           "biases are not regularised.")
         out.append("")
         out.append("Forward propagation (definitions)")
         out += [f"  {s.lhs} = {plain(s.rhs)}" for s in self.forward.steps]
@@ -101,7 +127,8 @@ class VerifyReport:
             out.append(f"  {d.title}: {len(d.steps)} steps [{flag}] -> {d.result.lhs} = {d.result.rhs}")
             out += [f"      - {s.rule}  [{'ok' if s.verified else 'FAILED'}]" for s in d.steps]
         out.append("")
-        out.append("Backward formulas, by the reverse pass over the affine / elementwise / sigmoid+BCE rules")
+        head_rule = "sigmoid+BCE" if net is None else net.head
+        out.append(f"Backward formulas, by the reverse pass over the affine / elementwise / {head_rule} rules")
         proven = all(p.ok for p in self.proofs)
         for s in self.backward.steps:
             tag = "level 1 (exact)" if proven else "NOT PROVEN"
@@ -109,17 +136,20 @@ class VerifyReport:
                 tag = "intermediate m dJ/dA, inlined below"
             out.append(f"  [{s.rule:14s}] {str(s.lhs) + ' = ' + plain(s.rhs):34s} {tag}")
         out.append("")
-        out.append("Proof level 1 (f, g undefined functions; every entry a symbol): "
+        out.append("Proof level 1 (hidden activations undefined functions; every entry a symbol): "
                    "sympy diff of the cost minus each formula expands to 0")
-        out += [f"  {p}" for p in self.proofs]
+        out += [f"  {p.statement()}" for p in self.proofs]  # no timings: same bytes on any machine
         out.append("")
         if self.symbolic is not None:
             out.append("Proof level 2 (index notation, symbolic sizes; covers every size with the chain rule)")
             out += [f"  {line}" for line in str(self.symbolic).splitlines()]
             out.append("")
-        out.append("Proof level 3 (numeric, float64): worst max-norm relative error over all six gradients")
+        out.append("Proof level 3 (numeric, float64): worst max-norm relative error over all gradients")
         for c in self.numeric:
-            out.append(f"  f={c.f}, g={c.g}, (d, n, p, q, m)={c.shape}, seed={c.seed}")
+            if net is None:
+                out.append(f"  f={c.f}, g={c.g}, (d, n, p, q, m)={c.shape}, seed={c.seed}")
+            else:
+                out.append(f"  widths={c.shape[:-1]}, m={c.shape[-1]}, seed={c.seed}")
             for k, v in c.worst.items():
                 flag = "ok" if v <= TOLERANCES[k] else "FAILED"
                 out.append(f"      {k:38s} {v:9.2e}  (tol {TOLERANCES[k]:.0e}) {flag}")
@@ -160,9 +190,85 @@ def _numeric_activation(spec: Any) -> numeric.Activation:
     )
 
 
+# level-1 proof shapes per depth: widths >= 2, all different, q >= 2, m = 2
+_PROOF_WIDTHS: dict[int, tuple[int, ...]] = {
+    1: (3, 2), 2: (2, 4, 3), 3: (2, 4, 3, 5), 4: (2, 4, 3, 5, 6),
+}
+
+
+def network_proof_shape(network: Network) -> tuple[int, ...]:
+    """The default level-1 shape of a description: small widths of its depth
+    (at least 2, all different, q >= 2), then m = 2.  Large networks are proven
+    at this shape; the index-form proof (level 2) covers every size."""
+    L = network.depth
+    widths = _PROOF_WIDTHS.get(L) or tuple(range(2, L + 3))
+    return (*widths, 2)
+
+
+def network_numeric_shapes(network: Network) -> list[tuple[int, ...]]:
+    """Shapes (widths..., m) for the numeric checks of a description: its own
+    widths when small (at most 64 parameters per layer), else small widths of
+    its depth; always one shape with m = 1."""
+    L = network.depth
+    q = network.widths[-1] if network.widths is not None and network.widths[-1] <= 4 else 3
+    if network.head == "softmax-ce":
+        q = max(q, 2)
+    shapes = [(3, *(4, 2, 5, 3, 4, 2, 3)[: L - 1], q, 5), (5, *(3, 6, 2, 4, 3, 5, 2)[: L - 1], q, 1)]
+    w = network.widths
+    if w is not None and all(w[i] * w[i + 1] <= 64 for i in range(L)):
+        shapes.insert(0, (*w, 4))
+    return shapes
+
+
+def check_numeric_network(network: Network, shape: Sequence[int], *, seed: int = 0) -> NumericCheck:
+    """Level-3 check of a description at one shape ``(widths..., m)``:
+    lambdified vs :func:`numeric.backward`, vs central differences and (all
+    activations analytic) vs the complex step."""
+    *widths, m = (int(s) for s in shape)
+    acts = [numeric.get_activation(a) for a in network.activations]
+    probe = Network(tuple(widths), network.activations, network.head, network.reduction, network.mse,
+                    network.l2, network.l2_convention)
+    params, X, Y = draw_network_problem(probe, m, seed=seed)
+    names = probe.gradient_names()
+    derived = gradient_function(probe)(params, X, Y)
+    hand = numeric.backward(params, X, Y, network=probe)
+    errors = {
+        "lambdified vs hand-written": compare_gradients(derived, hand, names),
+        "hand-written vs central differences": compare_gradients(
+            hand, numerical_gradient(params, X, Y, network=probe, method="central"), names),
+    }
+    if all(a.analytic for a in acts):
+        errors["lambdified vs complex step"] = compare_gradients(
+            derived, numerical_gradient(params, X, Y, network=probe, method="complex"), names)
+    labels = [_name(a) if isinstance(a, str) else getattr(a, "name", "custom") for a in network.activations]
+    return NumericCheck(labels[0] if labels else "", ", ".join(labels[1:]), tuple(shape), seed, errors)
+
+
+def _verify_network(
+    network: Network, *, proof_shapes: Sequence[Sequence[int]] | None, symbolic: bool,
+    numeric_shapes: Sequence[Sequence[int]] | None, seed: int, say: Callable[[str], None],
+) -> VerifyReport:
+    sym = as_symbolic(network)
+    say(f"derive: forward and backward passes, scalar facts of {network.head}")
+    report = VerifyReport(derive_forward(sym), derive_backward(sym), head_derivations(network), [],
+                          network=network)
+    for shape in proof_shapes if proof_shapes is not None else [network_proof_shape(network)]:
+        say(f"prove: exact at (widths..., m) = {tuple(shape)}")
+        report.proofs.append(prove_exact(shape, sym))
+    if symbolic:
+        say("prove: index form of each rule, symbolic sizes")
+        report.symbolic = prove_symbolic(network)
+    shapes = numeric_shapes if numeric_shapes is not None else network_numeric_shapes(network)
+    for i, shape in enumerate(shapes):
+        say(f"check: numeric at (widths..., m) = {tuple(shape)}")
+        report.numeric.append(check_numeric_network(network, shape, seed=seed + i))
+    return report
+
+
 def verify(
     pairs: Sequence[tuple[Any, Any]] = (("swish", "leaky_relu"),),
     *,
+    network: Network | None = None,
     proof_shapes: Sequence[Sequence[int]] = PROOF_SHAPES,
     symbolic: bool = True,
     numeric_shapes: Sequence[Sequence[int]] = NUMERIC_SHAPES,
@@ -173,6 +279,11 @@ def verify(
 
     Args:
         pairs: (f, g) activation pairs to check numerically (catalog names).
+        network: any :class:`numeric.Network` instead of the article's
+            network (then ``pairs`` is not used): its head's scalar facts,
+            level 1 at :func:`network_proof_shape` (or ``proof_shapes``,
+            each ``(widths..., m)``), level 2 with its head and L2 rules, and
+            level 3 at :func:`network_numeric_shapes` (or ``numeric_shapes``).
         proof_shapes: (d, n, p, q, m) shapes for the exact proof.
         symbolic: also prove each rule for symbolic sizes (level 2).
         numeric_shapes: shapes for the numeric checks.
@@ -187,6 +298,14 @@ def verify(
     """
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
+    if network is not None:
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a numeric.Network, got {type(network).__name__}")
+        report = _verify_network(
+            network, proof_shapes=None if proof_shapes is PROOF_SHAPES else proof_shapes, symbolic=symbolic,
+            numeric_shapes=None if numeric_shapes is NUMERIC_SHAPES else numeric_shapes, seed=seed, say=say)
+        say(f"done in {time.perf_counter() - t0:.1f} s")
+        return report
     say("derive: forward and backward passes, scalar facts")
     report = VerifyReport(
         derive_forward(ARTICLE), derive_backward(ARTICLE), [sigmoid_derivative(), bce_simplification()], []

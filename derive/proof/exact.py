@@ -55,11 +55,15 @@ class ExactProof:
     def ok(self) -> bool:
         return self.entries > 0 and not self.failures
 
-    def __str__(self) -> str:
+    def statement(self) -> str:
+        """What was proven, without the time taken (the same on any machine)."""
         dims = ", ".join(f"{k}={v}" for k, v in self.shape.items())
         verdict = "proven" if self.ok else f"FAILED at {self.failures[:3]}"
         assumed = f", assuming {'; '.join(self.assumptions)}" if self.assumptions else ""
-        return f"exact at ({dims}): {self.entries} entries {verdict}{assumed} in {self.seconds:.2f} s"
+        return f"exact at ({dims}): {self.entries} entries {verdict}{assumed}"
+
+    def __str__(self) -> str:
+        return f"{self.statement()} in {self.seconds:.2f} s"
 
 
 def _symbols(name: str, rows: int, cols: int) -> sp.Matrix:
