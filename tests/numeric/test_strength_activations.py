@@ -78,6 +78,19 @@ def test_leaky_relu_values_at_and_around_the_kink(alpha: float) -> None:
     np.testing.assert_array_equal(d, [alpha, alpha, alpha, 1.0, 1.0])
 
 
+@pytest.mark.parametrize(("name", "params"), [
+    ("relu", {}), ("leaky_relu", {}), ("leaky_relu", {"alpha": 0.2}), ("leaky_relu", {"alpha": 1.5}),
+    ("elu", {"alpha": 0.5}), ("selu", {}),
+], ids=["relu", "leaky_relu", "leaky_relu(0.2)", "leaky_relu(1.5)", "elu(0.5)", "selu"])
+def test_complex_step_at_a_kink_follows_the_kink_convention(name: str, params: dict) -> None:
+    # the linear branch is chosen by Re z > 0, so at z = 0 + ih the complex step gives the left derivative
+    act = get_activation(name, **params)
+    h = 1e-20
+    at_zero = act.value(np.array([0.0 + 1j * h]))
+    assert at_zero.imag[0] / h == pytest.approx(float(act.derivative(0.0)), rel=1e-12)
+    assert abs(at_zero.real[0]) < 1e-30  # O(h^2)
+
+
 def test_sigmoid_and_tanh_kernels_keep_both_tails() -> None:
     z = np.array([-745.0, -700.0, -40.0, 40.0, 700.0, 745.0])
     for name in ("sigmoid", "tanh"):

@@ -265,6 +265,12 @@ def test_the_odd_array_out_is_blamed():
         numeric.backward(dict(P, W3=np.zeros((2, 4))), X, Y)
     with pytest.raises(ShapeError, match=r"^X has shape \(4, 5\), expected \(3, 5\)"):
         numeric.backward(P, np.zeros((4, 5)), Y)
+    with pytest.raises(ShapeError, match=r"^W1 has shape \(5, 3\), expected \(4, 3\) \(n x d\)$"):
+        numeric.backward(dict(P, W1=np.zeros((5, 3))), X, Y)
+    with pytest.raises(ShapeError, match=r"^b2 has shape \(4, 1\), expected \(3, 1\) \(p x 1\)$"):
+        numeric.backward(dict(P, b2=np.zeros((4, 1))), X, Y)
+    with pytest.raises(ShapeError, match=r"^b3 has shape \(3, 1\), expected \(2, 1\) \(q x 1\)$"):
+        numeric.backward(dict(P, b3=np.zeros((3, 1))), X, Y)
 
 
 # ---- row blocks and scratch arrays -----------------------------------------
@@ -305,6 +311,7 @@ def test_scratch_is_reused_per_key_shape_and_dtype():
     assert scratch(("t", 1), (3, 4), np.complex128).dtype == np.complex128
     assert scratch(("t", 2), (3, 4), np.float64) is not a
     assert a.shape == (3, 4) and a.dtype == np.float64
+    assert scratch(("t", 1), (3, 4), np.float64) is a  # still reused after other keys were made
 
 
 def _thread_names(rows: int, cols: int) -> set[str]:
