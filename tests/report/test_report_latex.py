@@ -169,6 +169,7 @@ def test_small_report_renders_deterministically_and_passes():
     assert "\\today" not in a and "\\input" not in a.replace("\\input{", "")
 
 
+@pytest.mark.slow
 def test_committed_default_report_is_up_to_date():
     """reports/network-swish-leaky_relu.tex is byte for byte what the generator
     writes now: no printed number depends on the machine.  Regenerate with
@@ -180,6 +181,7 @@ def test_committed_default_report_is_up_to_date():
     )
 
 
+@pytest.mark.slow
 def test_default_report_contents_in_order():
     tex_text = render_network(cached_network())
     titles = re.findall(r"\\section\{([^}]*)\}", tex_text)
@@ -191,6 +193,7 @@ def test_default_report_contents_in_order():
         "Backward propagation, layer by layer",
         "The activations",
         "Verification",
+        "Training on handwritten digits",
         "Errata of the source article",
         "Figures",
     ]
