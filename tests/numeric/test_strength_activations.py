@@ -223,10 +223,11 @@ def test_non_numeric_input_is_refused_with_its_dtype() -> None:
         ACTIVATIONS["tanh"](np.array(["a"]))
 
 
-def test_gelu_complex_error_names_the_alternative() -> None:
+@pytest.mark.parametrize("which", ["value", "derivative"])
+def test_gelu_complex_error_names_the_alternative(which: str) -> None:
     with pytest.raises(TypeError, match=r"^gelu \(erf-based\) has no complex implementation; "
                                         r"use 'gelu_tanh' for the complex step, or real input$"):
-        ACTIVATIONS["gelu"].derivative(np.array([1j]))
+        getattr(ACTIVATIONS["gelu"], which)(np.array([1j]))
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [
