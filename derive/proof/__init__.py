@@ -56,7 +56,7 @@ class SymbolicProof:
     def __str__(self) -> str:
         lines = [f"{e.name}: {'proven' if e.ok else 'NOT PROVEN'} ({e.check})" for e in self.rules]
         bad = [e.name for e in self.layers if not e.ok]
-        where = self.layers[0].check.rsplit(" at ", 1)[-1] if self.layers else ""
+        where = self.layers[0].check.rsplit(" at ", 1)[-1].strip("()") if self.layers else ""
         lines.append(
             f"per-layer index forms ({', '.join(e.name for e in self.layers)}): "
             + (f"equal to the matrix form entry by entry at {where}" if not bad else f"DIFFER: {', '.join(bad)}")
