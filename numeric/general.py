@@ -62,7 +62,7 @@ def _targets(Y: Any, net: Network, q: int, m: int) -> np.ndarray:
         outside = (real < 0) | (real > 1)
         if outside.any():
             bad = tuple(int(i) for i in np.argwhere(outside)[0])
-            raise TargetRangeError(f"Y must lie in [0, 1] for {net.head}; Y{list(bad)} = {real[bad]!r}")
+            raise TargetRangeError(f"Y must lie in [0, 1] for {net.head}; Y{list(bad)} = {float(real[bad]):.12g}")
     if net.head == "softmax-ce":
         # the rule dZ = A - Y needs every column to sum to 1 (one-hot or
         # label smoothing); the sum of q entries in [0, 1] is exact to q
@@ -74,7 +74,7 @@ def _targets(Y: Any, net: Network, q: int, m: int) -> np.ndarray:
             j = int(np.argmax(off))
             raise TargetRangeError(
                 f"softmax-ce needs each column of Y to sum to 1 (one-hot, or label smoothing); "
-                f"column {j} sums to {sums[j]!r}"
+                f"column {j} sums to {float(sums[j]):.12g}"
             )
     return Ya
 
