@@ -108,6 +108,12 @@ class Layout:
             return shape
         return shape[::-1]
 
+    def fits(self, name: str, got: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+        """``got`` is a shape the user's code may give for ``name`` (article's ``shape``)."""
+        if self.rowwise and name.startswith("db"):
+            return got in ((shape[0],), (1, shape[0]))
+        return got == self.user_shape(name, shape)
+
     def from_user(self, name: str, arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """The user's ``arr`` in the article's layout when its shape is one the
         layout allows (for a row bias also ``(1, n)``); otherwise ``arr`` as given."""

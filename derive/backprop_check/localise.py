@@ -180,8 +180,10 @@ def run_case(backward: Callable[..., Any] | Any, case: Case, ref: Reference, *, 
     res.output = {k: layout.from_user(k, v, ref.truth[k].shape) if isinstance(v, np.ndarray) and k in ref.truth
                   else v for k, v in out.items()}
     out = res.output
+    misshaped = {k for k, v in res.raw.items() if k in ref.truth and isinstance(v, np.ndarray)
+                 and not layout.fits(k, v.shape, ref.truth[k].shape)}
     for name in GRADS + tuple(k for k in DZS if k in out):
-        if name not in out or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
+        if name not in out or name in misshaped or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
             res.bad.append(name)
     dz_bad = [k for k in res.bad if k.startswith("dZ")]
     if dz_bad and len(dz_bad) == len([k for k in DZS if k in out]) and all(
@@ -344,10 +346,16 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
     if G is None:
         return Finding(name, "not an array", f"is not a real numeric array ({getattr(value, 'type_name', type(value).__name__)})", case=case)
     swapped = _swapped(name, G, res)
+    raw = res.raw.get(name)
+    if res.layout.rowwise and isinstance(raw, np.ndarray) and not res.layout.fits(name, raw.shape, T.shape):
+        if swapped:
+            return Finding(name, "swapped", swapped, case=case)
+        kind, text = _row_shape_story(name, raw, T, res)
+        return Finding(name, kind, text, case=case)
     if G.shape != T.shape:
         if swapped:
             return Finding(name, "swapped", swapped, case=case)
-        kind, text = (_row_shape_story(name, G, T, res) if res.layout.rowwise else _shape_story(name, G, T, res, rtol))
+        kind, text = _shape_story(name, G, T, res, rtol)
         return Finding(name, kind, text, case=case)
     if not np.all(np.isfinite(G)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(G))[0])
@@ -385,6 +393,12 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
                                    "or a transpose missing); square, so the shape did not show it")
     if best is not None and best[0] <= 1e-3 * diff:
         return found(best[1], best[2])
+    if name.startswith("db"):  # square: a sum over the units has the shape of a sum over the examples
+        dZ = res.ref.truth["dZ" + name[2:]]
+        alt = np.sum(dZ, axis=0) / dZ.shape[1]
+        if alt.size == G.size and np.allclose(G.ravel(), alt, rtol=1e-8, atol=tol_floor):
+            return found("wrong axis", "is the sum over the units instead of over the examples (the wrong axis; "
+                                       "the shapes agree because there are as many units as examples)")
     delta = G - T
     if T.size >= 2 and np.allclose(delta, delta.flat[0], rtol=1e-6, atol=0.0):
         return found("offset", f"is off by the same {float(np.mean(delta)):+.3g} in every entry "

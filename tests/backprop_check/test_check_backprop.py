@@ -127,7 +127,7 @@ def _with(**changes):
     ("sign flipped", {"dW1": lambda G, *a: -G["dW1"]}, "sign flipped", "exactly -1 times"),
     ("missing 1/m", {"db1": lambda G, c, P, X, Y, m: G["db1"] * m}, "missing 1/m", "m = 7 times too large"),
     ("1/m twice", {"dW2": lambda G, c, P, X, Y, m: G["dW2"] / m}, "1/m twice", "m = 7 times too small"),
-    ("divided by d", {"dW3": lambda G, c, P, X, Y, m: G["dW3"] * m / X.shape[0]}, "wrong m", "instead of m = 7"),
+    ("divided by d", {"dW3": lambda G, c, P, X, Y, m: G["dW3"] * m / X.shape[0]}, "wrong m", "= X.shape[0] = "),
     ("constant factor", {"db3": lambda G, *a: 1.7 * G["db3"]}, "scaled", "1.7 times"),
     ("offset", {"dW2": lambda G, *a: G["dW2"] + 1e-6}, "offset", "+1e-06 in every entry"),
     ("dropped", {"dW1": lambda G, *a: np.zeros_like(G["dW1"])}, "dropped", "all zeros"),
