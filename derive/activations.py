@@ -116,9 +116,31 @@ CATALOG: dict[str, tuple[dict[str, float | str], Callable[[Mapping[str, Any]], s
 }
 
 
+def _is_step_derivative(node: sp.Basic) -> bool:
+    """A derivative sympy leaves unevaluated for a step function (floor, ceiling)."""
+    return isinstance(node, (sp.Derivative, sp.Subs)) and node.has(sp.floor, sp.ceiling)
+
+
 def derivative_expr(expr: sp.Expr) -> sp.Expr:
-    """``d expr / dz`` as sympy's ``diff`` gives it (no simplification)."""
-    return sp.diff(expr, z)
+    """``d expr / dz`` almost everywhere: sympy's ``diff``, with the Dirac deltas of
+    jumps (sign, Heaviside) and the derivatives of floor and ceiling set to 0.
+
+    A jump has no derivative at the jump and a zero one beside it; the
+    activation checker reports every jump as a fault of f.  What remains is
+    the derivative that generated NumPy code can evaluate (``DiracDelta``
+    never reaches it).  No simplification.
+
+    Example:
+        >>> derivative_expr(z * sp.sign(z))
+        sign(z)
+    """
+    d = sp.diff(expr, z)
+    if d.has(sp.DiracDelta):
+        d = d.replace(lambda n: isinstance(n, sp.DiracDelta), lambda n: sp.S.Zero)
+    if d.has(sp.Derivative, sp.Subs):
+        d = d.replace(_is_step_derivative, lambda n: sp.S.Zero)
+        d = d.replace(lambda n: isinstance(n, sp.Subs) and n.expr == 0, lambda n: sp.S.Zero)
+    return d
 
 
 # ---------------------------------------------------------------- NumPy side

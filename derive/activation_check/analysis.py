@@ -19,7 +19,7 @@ from derive.activation_check.results import Breakpoint
 
 @dataclass
 class _Analysis:
-    """What depends on f alone (cached per expression and time limit)."""
+    """What depends on f alone (cached per expression)."""
 
     split: _Split
     dpieces: list[sp.Expr]
@@ -32,3 +32,4 @@ class _Analysis:
     notes: list[str]
     timings: dict[str, float]
     base: np.ndarray  # the deterministic points the output form was judged on
+    avoid: list[float]  # breakpoints and interior singular points: derivative comparisons keep clear

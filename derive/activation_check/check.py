@@ -3,26 +3,31 @@
 :func:`check_activation` reads the pipeline in order:
 
 1. **resolve** the activation (catalog name, sympy expression, or text read by
-   :mod:`derive.expr.parser`, never ``eval``);
+   :mod:`derive.expr.parser`, never ``eval``; any one variable name);
 2. **split** it into smooth pieces at the breakpoints of Piecewise, Abs,
-   Max/Min, sign and Heaviside, and classify each breakpoint (kink, jump or
-   smooth join) with its left and right derivatives;
-3. **differentiate** each piece (simplified within a small time budget) and
-   look for ``f'`` written in terms of the output ``a = f(z)``;
+   Max/Min, sign and Heaviside, classify each breakpoint (kink, jump or
+   smooth join) with its left and right limits and derivatives, and look
+   **inside** every piece for poles, jumps (floor), points without a limit,
+   removable gaps and edges of the real domain, anywhere on the line
+   (:mod:`derive.activation_check.domain`);
+3. **differentiate** each piece (simplified within a fixed operation budget)
+   and look for ``f'`` written in terms of the output ``a = f(z)``;
 4. evaluate ``f`` and ``f'`` in **high precision** (mpmath, at a precision
    sized to the result and confirmed by a second evaluation) on a grid,
-   hypothesis-drawn points and the extremes 0, +-1e-8, +-1, +-30, +-700,
-   +-800, +-1e4;
+   hypothesis-drawn points and the extremes;
 5. judge the **claimed derivative** (symbolic: proven equal or a
-   counterexample; NumPy callable: the worst points) and the **soundness** of
-   the user's NumPy value and derivative (overflow, NaN or inf where the true
-   value is finite, relative error above 1e-6);
+   counterexample; NumPy callable: a wrong value at a moderate input) and
+   the **soundness** of the user's NumPy value and derivative over the whole
+   float64 range, graded fault / warning / note
+   (:mod:`derive.activation_check.numpy_audit`);
 6. run the **network end to end**: derived gradients vs ``numeric.backward``
-   (fed the user's callables) vs central differences.
+   (fed the user's callables) vs central differences, with tolerances that
+   scale (:mod:`derive.activation_check.network_check`).
 
-Every sympy step that can run away has a time limit; the :class:`StepTimeout`
-names the step (see :func:`time_limit`: ``SIGALRM`` on the main thread, a
-watchdog thread elsewhere; neither can cut short one long C call).
+Every step is bounded by fixed budgets (structure, operation counts, point
+counts), so the same input gives the same report on any machine.  A
+wall-clock limit remains as a safety net only: a step that runs past it
+raises :class:`StepTimeout` naming the step (see :func:`time_limit`).
 mpmath's precision is process-global: do not run checks in parallel threads.
 
 This module owns the pipeline (resolving the input, the analysis of f and
@@ -42,6 +47,7 @@ steps live in their own modules:
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from typing import Any, Callable, Mapping
@@ -52,10 +58,11 @@ import sympy as sp
 
 import numeric
 from derive.activation_check.analysis import _Analysis
+from derive.activation_check.domain import _interior_singularities
 from derive.activation_check.claim import _claim_numpy, _claim_symbolic
 from derive.activation_check.mpref import _evaluate, _mp_function, _Ref, _Reference  # noqa: F401 - _evaluate, _mp_function: tests
 from derive.activation_check.network_check import _network
-from derive.activation_check.numpy_audit import _check_callable
+from derive.activation_check.numpy_audit import _check_callable, _scale
 from derive.activation_check.output_form import _output_form, _piece_output_form  # a test patches _piece_output_form here
 from derive.activation_check.pieces import (  # noqa: F401 - benchmarks/ clear _SIMPLE_CACHE
     _SIMPLE_CACHE,
@@ -67,9 +74,10 @@ from derive.activation_check.pieces import (  # noqa: F401 - benchmarks/ clear _
     _Split,
     _unfold,
 )
-from derive.activation_check.sampling import EXTREMES, _base_points, _near, _points, _readable
-from derive.timeout import StepTimeout, _budget, _Steps, time_limit
+from derive.activation_check.sampling import EXTREMES, _audit_points, _base_points, _near, _points, _readable
+from derive.timeout import StepTimeout, _Steps, time_limit
 from derive.activation_check.results import (  # noqa: F401 - KINK_MARGIN: re-exported
+    ATOL_SCALE,
     KINK_MARGIN,
     RTOL,
     ActivationReport,
@@ -80,10 +88,11 @@ from derive.activation_check.results import (  # noqa: F401 - KINK_MARGIN: re-ex
     NetworkCheck,
     PointError,
     _f,
+    _show,
 )
-from derive.activations import CATALOG, numpy_function, z
+from derive.activations import CATALOG, derivative_expr, numpy_function, z
 from derive.expr import activation_expr
-from derive.expr.parser import parse_number
+from derive.expr.parser import parse_activation, parse_number, read_activation
 from numeric.activations import Activation
 from numeric.errors import InputError
 
@@ -100,28 +109,57 @@ __all__ = [
     "NetworkCheck",
     "EXTREMES",
     "RTOL",
+    "ATOL_SCALE",
 ]
 
 
-def _resolve(activation: Any, params: Mapping[str, Any]) -> tuple[str, sp.Expr, str | None]:
+def _resolve(activation: Any, params: Mapping[str, Any]) -> tuple[str, sp.Expr, str | None, str]:
+    """(label, expression in z, catalog name or None, the user's variable name)."""
     if isinstance(activation, str):
-        name = activation if activation in CATALOG else None
-        return activation, activation_expr(activation, **params), name
+        if activation in CATALOG:
+            return activation, activation_expr(activation, **params), activation, "z"
+        text = activation.strip()
+        if text.isidentifier() and text != "z" and len(text) <= 64 and not params.get(text):
+            activation_expr(activation)  # a bare unknown name: UnknownActivationError with the catalog
+        parsed = read_activation(activation, params)
+        return activation, parsed.expr, None, parsed.variable
     if isinstance(activation, sp.Basic):
-        return str(activation), activation_expr(activation, **params), None
+        expr = activation_expr(activation, **params)
+        free = [s for s in activation.free_symbols if s.name not in params]
+        return str(activation), expr, None, free[0].name if len(free) == 1 else "z"
     raise TypeError("the activation must be a catalog name, a string such as 'z*tanh(softplus(z))', "
                     f"or a sympy expression in z; got {type(activation).__name__}")
 
 
-def _claim_expr(derivative: Any, params: Mapping[str, Any]) -> sp.Expr:
+def _claim_expr(derivative: Any, params: Mapping[str, Any], variable: str) -> sp.Expr:
     if isinstance(derivative, str):
         if derivative in CATALOG:
             raise InputError(f"the claimed derivative {derivative!r} is an activation name; "
-                             "write the derivative as an expression in z")
-        from derive.expr.parser import parse_activation
-
-        return parse_activation(derivative, params)
+                             f"write the derivative as an expression in {variable}")
+        return parse_activation(derivative, params, variable=variable)
     return activation_expr(derivative, **params)
+
+
+def _options(rtol: Any, atol: Any, strict: Any, seed: Any, points: Any, time_limit: Any) -> float:
+    """Validate the keyword options (TypeError/ValueError with the fix); returns rtol."""
+    for key, val in (("rtol", rtol), ("atol", atol), ("time_limit", time_limit)):
+        if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float))):
+            raise TypeError(f"{key} must be a number, got {type(val).__name__}")
+    if rtol is not None and not (math.isfinite(rtol) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be a finite number in (0, 1), e.g. 1e-6; got {rtol!r}")
+    if atol is not None and not (math.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be a finite number >= 0 (an absolute error); got {atol!r}")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit >= 0):
+        raise ValueError(f"time_limit must be a finite number of seconds >= 0 (0: none); got {time_limit!r}")
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, got {strict!r}")
+    for key, val, hi in (("seed", seed, 2**32 - 1), ("points", points, 10_000)):
+        if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val <= hi:
+            raise ValueError(f"{key} must be an integer from 0 to {hi}, got {val!r}")
+    return RTOL if rtol is None else float(rtol)
+
+
+_BROKEN = ("not real", "undefined", "jumps", "infinite at", "no limit", "not continuous", "not defined")
 
 
 def check_activation(
@@ -135,33 +173,44 @@ def check_activation(
     points: int = 40,
     time_limit: float = 5.0,
     network: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    strict: bool = False,
 ) -> ActivationReport:
     """Check an activation, a claimed derivative, and NumPy code for both.
 
     Args:
-        activation: a catalog name (``"swish"``), a sympy expression in ``z``,
-            or a string parsed safely by :func:`derive.expr.parser.parse_activation`.
-        derivative: the claimed derivative: a string, a sympy expression, or a
-            NumPy callable.  A callable is also checked for soundness.
+        activation: a catalog name (``"swish"``), a sympy expression in one
+            variable, or a string parsed safely by
+            :func:`derive.expr.parser.parse_activation` (any one variable name).
+        derivative: the claimed derivative: a string (in the activation's
+            variable), a sympy expression, or a NumPy callable.  A callable is
+            also checked for soundness.
         numpy_value, numpy_derivative: a NumPy implementation to check.  For a
             catalog name without them, ``numeric``'s own implementation is
             checked.
         params: values of named parameters (``{"alpha": 0.1}``).
         seed: seed of the hypothesis-drawn points and the random networks.
         points: how many points hypothesis draws.
-        time_limit: seconds allowed to each sympy step that can run away
-            (:class:`StepTimeout` names the step); the optional searches for
-            f' in terms of a and for a symbolic proof get 40 % of it (at least
-            1 s) and, when they run out, say so in the report instead.
+        time_limit: a safety net only, in seconds per symbolic step: every
+            step is bounded by fixed budgets (operation counts), so the
+            result never depends on the machine; a step that still runs past
+            the limit raises :class:`StepTimeout` naming it (0: no limit).
         network: also check backprop through the 3-layer network.
+        rtol, atol: tolerances of the NumPy checks, ``|got - true| <= rtol
+            |true| + atol`` (default :data:`RTOL`, and ``atol`` =
+            :data:`ATOL_SCALE` times the function's scale).
+        strict: accuracy warnings count as faults.
 
     Returns:
         An :class:`ActivationReport`; ``report.ok`` is the verdict,
-        ``report.faults`` the reasons, ``str(report)`` a readable summary.
+        ``report.faults`` the reasons, ``str(report)`` a readable summary
+        (the same bytes for the same input on any machine).
 
     Raises:
         ParseError: a string is not a valid activation (the message names the column).
         InputError: other unusable input (unknown name, bad parameter, ...).
+        TypeError, ValueError: an option of the wrong type or out of range.
         StepTimeout: a sympy step exceeded ``time_limit`` (names the step).
 
     Example:
@@ -170,6 +219,7 @@ def check_activation(
         (True, '1 - exp(-a)')
     """
     t_all = time.perf_counter()
+    rtol = _options(rtol, atol, strict, seed, points, time_limit)
     # exact, bounded numbers (never text that sympy would eval); float() of them is safe
     given = dict(params or {})
     params = {k: parse_number(v, name=f"parameter {k}") for k, v in given.items()}
@@ -177,16 +227,15 @@ def check_activation(
         if fn is not None and not callable(fn):
             raise TypeError(f"{key} must be a callable taking and returning NumPy arrays, got {type(fn).__name__}")
     steps = _Steps(time_limit)
-    with steps("parse", limited=False):  # the parser bounds its own work (length, depth, sizes)
-        label, expr, name = _resolve(activation, params)
+    with steps("parse", limited=False):  # the parser bounds its own work (structure, sizes)
+        label, expr, name, variable = _resolve(activation, params)
         claim_fn = derivative if callable(derivative) and not isinstance(derivative, sp.Basic) else None
-        claim = _claim_expr(derivative, params) if derivative is not None and claim_fn is None else None
+        claim = _claim_expr(derivative, params, variable) if derivative is not None and claim_fn is None else None
     an = _analyse(expr, time_limit)
     steps.timings.update(an.timings)
     notes = list(an.notes)
-    fb = an.split.fbreaks
     with steps("sample points", limited=False):
-        xs = _points(fb, points, seed, notes)
+        xs = _points(an.avoid, points, seed, notes)
     with steps("high-precision reference"):
         f_vals = {float(x): an.f_ref(float(x)) for x in xs}
     problems = _problems(expr, an, f_vals, xs)
@@ -194,7 +243,7 @@ def check_activation(
     verdict = None
     if claim is not None:
         with steps("claimed derivative"):
-            verdict = _claim_symbolic(claim, an, xs, _budget(time_limit, 0.4))
+            verdict = _claim_symbolic(claim, an, xs)
     value_fn, deriv_fn = numpy_value, numpy_derivative
     value_name, deriv_name = "numpy_value", "numpy_derivative"
     if name is not None and value_fn is None and deriv_fn is None and claim_fn is None:
@@ -202,92 +251,149 @@ def check_activation(
         value_fn, deriv_fn = cat.value, cat.derivative
         value_name = deriv_name = f"numeric.ACTIVATIONS[{name!r}]"
     checks: list[CallableCheck] = []
-    with steps("NumPy checks", limited=False):
+    with steps("NumPy checks"):
+        audit = _audit_points(xs, an.avoid)
         if claim_fn is not None:
-            verdict, c = _claim_numpy(claim_fn, an, xs)
+            verdict, c = _claim_numpy(claim_fn, an, audit, rtol=rtol, atol=atol)
             checks.append(c)
             if deriv_fn is None:
                 deriv_fn, deriv_name = claim_fn, "derivative"
         if value_fn is not None:
-            checks.append(_check_callable(value_fn, value_name, "f", an.f_ref, xs, fb, an.bps))
+            checks.append(_check_callable(value_fn, value_name, "f", an.f_ref, audit, an.avoid, an.bps,
+                                          rtol=rtol, atol=atol))
         if deriv_fn is not None and deriv_fn is not claim_fn:
-            checks.append(_check_callable(deriv_fn, deriv_name, "f'", an.d_ref, xs, fb, an.bps))
+            checks.append(_check_callable(deriv_fn, deriv_name, "f'", an.d_ref, audit, an.avoid, an.bps,
+                                          rtol=rtol, atol=atol))
     nets: list[NetworkCheck] = []
-    if network and not any("not real" in p or "undefined" in p for p in problems):
+    broken = any(word in p for p in problems for word in _BROKEN)
+    if network and not broken:
         with steps("network"):
-            smooth_expr = _unfold(expr)
-            spec = name if name is not None and not params else smooth_expr
+            clean = _assemble(an.split, list(an.split.pieces))  # no nested Min/Max, no ITE conditions
+            spec = name if name is not None and not params else clean
             kinks = tuple(float(b.z) for b in an.bps if b.kind != "smooth")
             rough = tuple(float(b.z) for b in an.bps if b.kind == "smooth")
-            v = value_fn or numpy_function(smooth_expr)
-            dv = deriv_fn or numpy_function(sp.diff(smooth_expr, z))
+            v = value_fn or numpy_function(clean)
+            dv = deriv_fn or numpy_function(derivative_expr(clean))
+            unit = _unit(an)
+            if unit != 1:  # f / unit: the same relative errors, gradients of order one
+                notes.append(f"network checked with f / {_f(unit)} (f's scale), so that its gradients stay "
+                             "in float64 range; a constant factor changes no relative error")
+                spec, v, dv = clean / unit, _divided(v, float(unit)), _divided(dv, float(unit))
             hand = Activation(name or "custom", v, dv, kinks=kinks, rough=rough)
             user = numpy_value is not None or numpy_derivative is not None or claim_fn is not None
-            nets = _network(spec, _short_label(label), hand, seed=seed, user_numpy=user)
+            nets = _network(spec, _short_label(label), hand, seed=seed, user_numpy=user, rtol=rtol)
     elif network:
-        notes.append("network check skipped: f is not real and finite everywhere")
+        notes.append("network check skipped: f is not defined, finite and continuous on all of R")
     steps.timings["total"] = time.perf_counter() - t_all
     return ActivationReport(
         activation=label, expression=expr, params={k: str(v) for k, v in given.items()},
         derivative=an.derivative, output_form=an.form, output_form_note=an.form_note, breakpoints=an.bps,
         problems=problems, claim=verdict, numpy_checks=checks, network=nets, notes=notes, timings=steps.timings,
+        strict=strict, variable=variable, warnings=_overflow_warning(f_vals),
     )
+
+
+def _overflow_warning(f_vals: Mapping[float, _Ref]) -> list[str]:
+    """A warning when f itself leaves the float64 range at a moderate input (|z| <= 10)."""
+    over = [x for x, r in f_vals.items() if abs(x) <= 10 and r.usable and not r.in_float_range]
+    if not over:
+        return []
+    x = min(over, key=lambda v: (abs(v), v))
+    return [f"f exceeds the float64 range at z = {_f(x)} (f = {mpmath.nstr(f_vals[x].value, 5)}): "
+            "NumPy code cannot represent it there, so inputs must stay away from that region"]
+
+
+def _unit(an: _Analysis) -> sp.Expr:
+    """A power of ten near f's scale (the median |f| over moderate inputs), or 1 within 1e-3..1e3."""
+    scale = _scale(an.f_ref, an.base)
+    if not (math.isfinite(scale) and scale > 0) or 1e-3 <= scale <= 1e3:
+        return sp.Integer(1)
+    return sp.Integer(10) ** int(round(math.log10(scale)))
+
+
+def _divided(fn: Callable[[np.ndarray], np.ndarray], unit: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: np.asarray(fn(x)) / unit
 
 
 def _short_label(label: str) -> str:
     return label if len(label) <= 40 else label[:37] + "..."
 
 
-_ANALYSES: "OrderedDict[tuple[sp.Expr, float | None], _Analysis]" = OrderedDict()
+_ANALYSES: "OrderedDict[sp.Expr, _Analysis]" = OrderedDict()
 
 
 def _analyse(expr: sp.Expr, limit: float | None) -> _Analysis:
-    """Split f, differentiate, classify breakpoints, find f' in terms of a (LRU-cached)."""
-    key = (expr, limit)
-    if key in _ANALYSES:
-        _ANALYSES.move_to_end(key)
-        an = _ANALYSES[key]
+    """Split f, differentiate, find every non-smooth point, f' in terms of a (LRU-cached).
+
+    Every step is bounded by fixed budgets, so the result depends on ``expr``
+    alone (``limit`` is the safety net that raises :class:`StepTimeout`).
+    """
+    if expr in _ANALYSES:
+        _ANALYSES.move_to_end(expr)
+        an = _ANALYSES[expr]
         return _Analysis(**{**vars(an), "timings": {"symbolic analysis (cached)": 0.0}})
     steps = _Steps(limit)
     notes: list[str] = []
     with steps("piecewise split"):
         split = _split(expr)
     with steps("differentiate"):
-        dpieces = [sp.diff(p, z) for p in split.pieces]
-        dat = [sp.diff(p, z) for p in split.at]
+        dpieces = [derivative_expr(p) for p in split.pieces]
+        dat = [derivative_expr(p) for p in split.at]
     with steps("breakpoints"):
         bps = _breakpoints(split, dpieces)
-    t0 = time.perf_counter()
-    budget = min(limit, 0.15) if limit else 0.15  # display only: keep it cheap
-    simple = [_simplest(d, budget / len(dpieces), notes, "f'") if d.has(z) else d for d in dpieces]
-    steps.timings["simplify"] = time.perf_counter() - t0
-    fb = split.fbreaks
-    base = _base_points(fb)
+    with steps("singular points"):
+        inner = _interior_singularities(split, dpieces)
+    bps = sorted(bps + inner, key=lambda b: float(b.z))
+    avoid = sorted({*split.fbreaks, *(float(b.z) for b in inner)})
+    with steps("simplify"):
+        simple = [_simplest(d) if d.has(z) else d for d in dpieces]
+    base = _base_points(avoid)
     with steps("high-precision reference"):
         f_ref = _Reference(split)
         d_ref = _Reference(split, dpieces, dat)
         unreal = any(f_ref(float(x)).problem in ("not real", "undefined") for x in base)
-    t0 = time.perf_counter()
-    if unreal:
-        form, form_note = None, "not looked for: f is not real and finite everywhere"
+    if unreal or any(not b.continuous for b in inner):
+        form, form_note = None, "not looked for: f is not real, finite and continuous everywhere"
     else:
-        # _piece_output_form is looked up in this module at call time: a test patches it here
-        form, form_note = _output_form(split, dpieces, base, f_ref, d_ref, _budget(limit, 0.4), notes,
-                                       piece_form=_piece_output_form)
-    steps.timings["output form"] = time.perf_counter() - t0
+        with steps("output form"):
+            # _piece_output_form is looked up in this module at call time: a test patches it here
+            form, form_note = _output_form(split, dpieces, base, f_ref, d_ref, piece_form=_piece_output_form)
     an = _Analysis(split, dpieces, bps, _assemble(split, simple), f_ref, d_ref, form, form_note, notes,
-                   steps.timings, base)
-    _ANALYSES[key] = an
+                   steps.timings, base, avoid)
+    _ANALYSES[expr] = an
     while len(_ANALYSES) > 64:
         _ANALYSES.popitem(last=False)
     return an
 
 
+def _singular_problem(b: Breakpoint) -> str | None:
+    sides = f"f(z-) -> {_show(b.left_value)}, f(z+) -> {_show(b.right_value)}"
+    if b.kind == "pole":
+        return f"f is infinite at z = {_show(b.z)}: a pole ({sides}); an activation must be finite on all of R"
+    if b.kind == "no limit":
+        return f"f has no limit at z = {_show(b.z)} ({sides}): it is not continuous there"
+    if b.kind == "removable":
+        at = "undefined" if b.value == sp.nan else f"{_show(b.value)}"
+        return (f"f is not continuous at z = {_show(b.z)}: f(z) is {at} but both one-sided limits are "
+                f"{_show(b.left_value)} (define it there, e.g. where(z == {_show(b.z)}, {_show(b.left_value)}, ...))")
+    if b.kind == "edge":
+        side = "below" if b.left_value == sp.nan else "above"
+        return f"f is not real for z just {side} {_show(b.z)}: it is not defined on all of R ({sides})"
+    if b.kind == "jump":
+        return (f"f jumps at z = {_show(b.z)} (from {_show(b.left_value)} to {_show(b.right_value)}): "
+                "it is not continuous")
+    if b.kind == "kink" and not (_is_finite_number(b.left_derivative) and _is_finite_number(b.right_derivative)):
+        return (f"f' is infinite at z = {_show(b.z)} (left {_show(b.left_derivative)}, "
+                f"right {_show(b.right_derivative)})")
+    return None
+
+
 def _problems(expr: sp.Expr, an: _Analysis, f_vals: Mapping[float, _Ref], xs: np.ndarray) -> list[str]:
-    """Faults of the activation itself: not real, undefined, constant, jumps, infinite slopes."""
+    """Faults of the activation itself: not real, undefined, constant, poles, jumps, infinite slopes."""
     out = []
+    singular = [float(b.z) for b in an.bps if not b.continuous]
     for problem in ("not real", "undefined"):
-        bad = [x for x, r in f_vals.items() if r.problem == problem]
+        bad = [x for x, r in f_vals.items() if r.problem == problem and not _near(x, singular, 1e-3)]
         if bad:
             x = _readable(bad)
             out.append(f"f is {problem} at z = {_f(x)} ({f_vals[x].detail}; {len(bad)} of "
@@ -296,15 +402,11 @@ def _problems(expr: sp.Expr, an: _Analysis, f_vals: Mapping[float, _Ref], xs: np
         out.append(f"f is constant ({expr}): f' = 0, so no gradient flows through it")
     elif all(not d.has(z) and d == 0 for d in an.dpieces):
         out.append("f is piecewise constant: f' = 0 wherever it exists, so no gradient flows through it")
-    for b in an.bps:
-        if b.kind == "jump":
-            out.append(f"f jumps at z = {b.z} (from {b.left_value} to {b.right_value}): it is not continuous")
-        elif not (_is_finite_number(b.left_derivative) and _is_finite_number(b.right_derivative)):
-            out.append(f"f' is infinite at z = {b.z} (left {b.left_derivative}, right {b.right_derivative})")
+    out += [p for p in map(_singular_problem, an.bps) if p]
     if not out:
         for x in xs:
             x = float(x)
-            if _near(x, an.split.fbreaks):
+            if _near(x, an.avoid):
                 continue
             r = an.d_ref(x)
             if r.problem in ("not real", "undefined") or (r.usable and mpmath.isinf(r.value)

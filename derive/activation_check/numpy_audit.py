@@ -1,10 +1,21 @@
-"""Numerical soundness of a user's NumPy callable.
+"""Numerical soundness of a user's NumPy callable, graded.
 
 Owns :func:`_check_callable`: the callable is run on the whole array and on
-each point alone under ``np.errstate``, compared with the high-precision
-reference, and its faults (errors, wrong shape, NaN, inf, overflow, invalid or
-divide warnings, relative error above :data:`RTOL`, a value at a kink outside
-the one-sided derivatives) are reported once each, at the smallest ``|z|``.
+each point alone under ``np.errstate``, over the whole float64 range (the
+sample points plus :data:`derive.activation_check.sampling.AUDIT_EXTREMES`:
+subnormals, +-0, up to +-1.8e308, and the neighbourhood of every
+breakpoint), and compared with the high-precision reference.  Findings are
+graded:
+
+* **fault** (the check fails): an exception, a wrong shape, NaN or inf where
+  the true value is finite, a *wrong* value (beyond :data:`WRONG` at a
+  moderate input, where float64 rounding cannot explain it: a wrong
+  formula, shown at the most readable such input), a derivative at a kink
+  outside the one-sided derivatives;
+* **warning** (reported; a failure only with ``strict``): accuracy lost
+  beyond ``|got - true| <= rtol |true| + atol``, with the worst relative
+  error and where;
+* **note**: NumPy reported overflow, invalid or divide but the result is right.
 """
 
 from __future__ import annotations
@@ -16,10 +27,21 @@ import mpmath
 import numpy as np
 
 from derive.activation_check.mpref import _Reference
-from derive.activation_check.sampling import _near
-from derive.activation_check.results import RTOL, Breakpoint, CallableCheck, Finding, PointError, _f, _show
+from derive.activation_check.results import (
+    ATOL_SCALE,
+    RTOL,
+    WRONG,
+    Breakpoint,
+    CallableCheck,
+    Finding,
+    PointError,
+    _f,
+    _show,
+)
+from derive.activation_check.sampling import _NICE, _near, _readable
 
-_FLOOR = 1e-300  # true values smaller in magnitude are compared in absolute terms
+_FLOOR = 1e-300  # relative errors of true values smaller than this are measured in absolute terms
+_MODERATE = 10.0  # inputs where a float64 implementation of a right formula is accurate
 
 
 def _rel_error(got: float, want: Any) -> float:
@@ -30,6 +52,26 @@ def _rel_error(got: float, want: Any) -> float:
     if math.isinf(got):
         return 0.0 if (mpmath.isinf(want) and (got > 0) == (want > 0)) else math.inf
     return float(abs(mpmath.mpf(got) - want) / max(abs(want), mpmath.mpf(_FLOOR)))
+
+
+_SCALE_POINTS = np.linspace(-8.0, 8.0, 33)
+
+
+def _scale(ref: _Reference, xs: Sequence[float] | None = None) -> float:
+    """The function's scale: the median |value| on an even grid of moderate inputs
+    (-8 to 8, step 0.5; 1 when all are 0).
+
+    It sets the absolute tolerance (:data:`ATOL_SCALE`), so that the measure is
+    unit-free: multiplying f by any constant multiplies the tolerance alike.
+    ``xs`` is accepted for symmetry and ignored: the grid is fixed, so the
+    scale never depends on the drawn points.
+    """
+    vals = []
+    for x in _SCALE_POINTS:
+        r = ref(float(x))
+        if r.in_float_range and r.value != 0:
+            vals.append(abs(float(r.value)))
+    return float(np.median(vals)) if vals else 1.0
 
 
 def _call_point(fn: Callable[..., Any], x: float) -> tuple[float | None, set[str], str]:
@@ -49,18 +91,7 @@ def _call_point(fn: Callable[..., Any], x: float) -> tuple[float | None, set[str
     return float(out[0]), flags, ""
 
 
-def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Reference,
-                    xs: np.ndarray, breaks: Sequence[float], kinks: Sequence[Breakpoint]) -> CallableCheck:
-    """Compare a NumPy callable with the high-precision truth (``ref``) at every point.
-
-    Derivatives skip the points within :data:`KINK_MARGIN` of a breakpoint and are
-    then checked at each kink against the one-sided derivatives.  Each kind of fault
-    is reported once, at the smallest ``|z|`` that shows it, with a count.
-    """
-    is_derivative = against == "f'"
-    check = CallableCheck(name, against, 0)
-    excluded = breaks if is_derivative else [float(b.z) for b in kinks if b.kind == "jump"]
-    check.excluded = sorted(excluded)
+def _whole_array(fn: Callable[..., Any], xs: np.ndarray, check: CallableCheck) -> None:
     try:
         with np.errstate(all="ignore"):
             vec = np.asarray(fn(xs.copy()))
@@ -70,10 +101,28 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
     except Exception as exc:
         check.findings.append(Finding("error", float(xs[0]), None, None, 1,
                                       f"raises {type(exc).__name__}: {exc} on an array of {xs.size} points"))
+
+
+def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Reference,
+                    xs: np.ndarray, breaks: Sequence[float], kinks: Sequence[Breakpoint], *,
+                    rtol: float = RTOL, atol: float | None = None) -> CallableCheck:
+    """Compare a NumPy callable with the high-precision truth (``ref``) at every point, graded.
+
+    Derivatives skip the points within :data:`KINK_MARGIN` of a breakpoint and are
+    then checked at each kink against the one-sided derivatives.  Each kind of
+    fault is reported once (NaN/inf at the smallest ``|z|``, a wrong value at
+    the most readable input), with a count; the accuracy warning gives the worst point.
+    """
+    is_derivative = against == "f'"
+    atol_abs = atol if atol is not None else ATOL_SCALE * _scale(ref, xs)
+    check = CallableCheck(name, against, 0, rtol=rtol, atol=atol_abs)
+    excluded = breaks if is_derivative else [float(b.z) for b in kinks if not b.continuous]
+    check.excluded = sorted(excluded)
+    _whole_array(fn, xs, check)
     hits: dict[str, list[tuple[float, Any, Any, str]]] = {}
     errors: list[PointError] = []
-    for x in xs:
-        x = float(x)
+    points = [float(x) for x in xs] + [-0.0]
+    for x in points:
         if _near(x, excluded):
             continue
         want = ref(x)
@@ -88,31 +137,61 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
         rel = _rel_error(got, want.value)
         if math.isnan(got):
             hits.setdefault("nan", []).append((x, got, wantf, ", ".join(sorted(flags))))
-        elif math.isinf(got):
-            hits.setdefault("inf", []).append((x, got, wantf, ", ".join(sorted(flags))))
-        elif "overflow" in flags:
-            hits.setdefault("overflow", []).append((x, got, wantf, "numpy reported overflow in an intermediate step"))
-        elif rel > RTOL:
-            hits.setdefault("inaccurate", []).append((x, got, wantf, f"relative error {rel:.2g} > {RTOL:g}"))
-        for flag in ("invalid", "divide"):
-            if flag in flags and not math.isnan(got) and not math.isinf(got):
-                hits.setdefault(flag, []).append((x, got, wantf, f"numpy reported {flag} in an intermediate step"))
-        if not math.isnan(got):
-            errors.append(PointError(x, got, wantf, rel))
-    for kind in ("error", "nan", "inf", "overflow", "invalid", "divide", "inaccurate"):
+            continue
+        if math.isinf(got):
+            if rel != 0.0:
+                hits.setdefault("inf", []).append((x, got, wantf, ", ".join(sorted(flags))))
+            continue
+        diff = float(abs(mpmath.mpf(got) - want.value))
+        if diff > rtol * abs(wantf) + atol_abs:
+            if abs(x) <= _MODERATE and diff > WRONG * abs(wantf) + atol_abs:
+                hits.setdefault("wrong", []).append((x, got, wantf, f"relative error {rel:.2g}"))
+            else:
+                hits.setdefault("inaccurate", []).append((x, got, wantf, f"relative error {rel:.2g}"))
+        else:
+            for flag in ("overflow", "invalid", "divide"):
+                if flag in flags:
+                    hits.setdefault(flag, []).append((x, got, wantf, ""))
+        errors.append(PointError(x, got, wantf, rel))
+    _grade(check, hits)
+    check.worst = sorted(errors, key=lambda e: (-e.rel_error, abs(e.z)))[:3]
+    if is_derivative:
+        _at_kinks(fn, check, kinks)
+    return check
+
+
+def _grade(check: CallableCheck, hits: dict[str, list[tuple[float, Any, Any, str]]]) -> None:
+    for kind in ("error", "nan", "inf"):
         if kind in hits:
             x, got, wantf, detail = min(hits[kind], key=lambda h: (abs(h[0]), h[0]))
             check.findings.append(Finding(kind, x, got, wantf, len(hits[kind]), detail))
-    check.worst = sorted(errors, key=lambda e: -e.rel_error)[:3]
-    if is_derivative:
-        for b in kinks:
-            got, _, err = _call_point(fn, float(b.z))
-            if b.kind == "kink":
-                lo, hi = sorted((float(b.left_derivative), float(b.right_derivative)))
-                ok = got is not None and lo - 1e-9 * max(1, abs(lo)) <= got <= hi + 1e-9 * max(1, abs(hi))
-                sides = f"left {_f(b.left_derivative)}, right {_f(b.right_derivative)}"
-                check.at_breakpoints.append(f"at the kink z = {_show(b.z)} it returns "
-                                            f"{_f(got) if not err else err} ({sides})")
-                if not ok:
-                    check.findings.append(Finding("kink", float(b.z), got, None, 1, sides))
-    return check
+    if "wrong" in hits:
+        bad = hits["wrong"]
+        x = _readable([h[0] for h in bad]) if any(h[0] in _NICE for h in bad) else \
+            min((h[0] for h in bad), key=lambda v: (abs(math.log10(abs(v))) if v else 0.0, v))
+        _, got, wantf, detail = next(h for h in bad if h[0] == x)
+        check.findings.append(Finding("wrong", x, got, wantf, len(bad), detail + " (a wrong formula, not rounding)"))
+    if "inaccurate" in hits:
+        worst = max(hits["inaccurate"], key=lambda h: (_rel_error(h[1], mpmath.mpf(h[2])), -abs(h[0])))
+        x, got, wantf, detail = worst
+        check.warnings.append(Finding("inaccurate", x, got, wantf, len(hits["inaccurate"]),
+                                      f"worst {detail} > rtol {check.rtol:g} (atol {check.atol:.3g})"))
+    for kind in ("overflow", "invalid", "divide"):
+        if kind in hits:
+            x, got, wantf, _ = min(hits[kind], key=lambda h: (abs(h[0]), h[0]))
+            check.notes.append(Finding(kind, x, got, wantf, len(hits[kind])))
+
+
+def _at_kinks(fn: Callable[..., Any], check: CallableCheck, kinks: Sequence[Breakpoint]) -> None:
+    """A derivative at a kink must lie between the one-sided derivatives (either convention)."""
+    for b in kinks:
+        if b.kind != "kink" or not all(v.is_finite for v in (b.left_derivative, b.right_derivative)):
+            continue
+        got, _, err = _call_point(fn, float(b.z))
+        lo, hi = sorted((float(b.left_derivative), float(b.right_derivative)))
+        ok = got is not None and lo - 1e-9 * max(1, abs(lo)) <= got <= hi + 1e-9 * max(1, abs(hi))
+        sides = f"left {_f(b.left_derivative)}, right {_f(b.right_derivative)}"
+        check.at_breakpoints.append(f"at the kink z = {_show(b.z)} it returns "
+                                    f"{_f(got) if not err else err} ({sides})")
+        if not ok:
+            check.findings.append(Finding("kink", float(b.z), got, None, 1, sides))

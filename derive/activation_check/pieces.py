@@ -5,8 +5,9 @@ Abs, Max/Min, sign and Heaviside unfolded into Piecewise (:func:`_unfold`),
 the split into smooth pieces with f's value at each breakpoint
 (:class:`_Split`), one-sided limits, the classification of each breakpoint
 as a kink, a jump or a smooth join with its left and right derivatives
-(:func:`_breakpoints`), and the time-limited simplification and reassembly of
-the derivative for display (:func:`_simplest`, :func:`_assemble`).
+(:func:`_breakpoints`), and the simplification (within a fixed operation
+budget) and reassembly of the derivative for display (:func:`_simplest`,
+:func:`_assemble`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any, Sequence
 import numpy as np
 import sympy as sp
 
-from derive.timeout import StepTimeout, time_limit
 from derive.activation_check.results import Breakpoint
 from derive.activations import sigmoid, softplus, z
 from numeric.errors import InputError
@@ -151,32 +151,32 @@ def _breakpoints(split: _Split, dpieces: Sequence[sp.Expr]) -> list[Breakpoint]:
     return out
 
 
-_SIMPLE_CACHE: dict[sp.Expr, tuple[sp.Expr, bool]] = {}
+_SIMPLE_CACHE: dict[sp.Expr, sp.Expr] = {}
+SIMPLIFY_MAX_OPS = 24
+"""``simplify`` is tried only on expressions of at most this many operations
+(``factor`` up to five times as many): a fixed, deterministic budget, so the
+derivative shown is the same text on every machine and under any load."""
 
 
-def _simplest(expr: sp.Expr, budget: float, notes: list[str], what: str) -> sp.Expr:
-    """The shortest of ``expr``, ``factor(expr)`` and ``simplify(expr)``, trying for at
-    most ``budget`` seconds (results are cached: a warm check does not pay again)."""
+def _simplest(expr: sp.Expr) -> sp.Expr:
+    """The shortest of ``expr``, ``factor(expr)`` and ``simplify(expr)`` (each tried only
+    within its operation-count budget; cached, so a warm check does not pay again)."""
     if expr in _SIMPLE_CACHE:
-        best, stopped = _SIMPLE_CACHE[expr]
-    else:
-        best, stopped = expr, False
-        for attempt in (sp.factor, sp.simplify):
-            try:
-                with time_limit(f"simplify {what}", budget):
-                    cand = attempt(expr)
-            except StepTimeout:
-                stopped = True
-                break
-            except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
-                continue
-            if sp.count_ops(cand) < sp.count_ops(best):
-                best = cand
-        if len(_SIMPLE_CACHE) > 512:
-            _SIMPLE_CACHE.clear()
-        _SIMPLE_CACHE[expr] = (best, stopped)
-    if stopped:
-        notes.append(f"simplification of {what} stopped after {budget:g} s; the shortest form found is shown")
+        return _SIMPLE_CACHE[expr]
+    best = expr
+    ops = sp.count_ops(expr)
+    attempts = [a for a, limit in ((sp.factor, 5 * SIMPLIFY_MAX_OPS), (sp.simplify, SIMPLIFY_MAX_OPS))
+                if ops <= limit]
+    for attempt in attempts:
+        try:
+            cand = attempt(expr)
+        except (TypeError, ValueError, NotImplementedError, sp.PolynomialError):
+            continue
+        if sp.count_ops(cand) < sp.count_ops(best):
+            best = cand
+    if len(_SIMPLE_CACHE) > 512:
+        _SIMPLE_CACHE.clear()
+    _SIMPLE_CACHE[expr] = best
     return best
 
 

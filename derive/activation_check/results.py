@@ -26,12 +26,26 @@ __all__ = [
     "CallableCheck",
     "NetworkCheck",
     "RTOL",
+    "ATOL_SCALE",
     "KINK_MARGIN",
 ]
 
 RTOL = 1e-6
-"""Largest relative error accepted from a NumPy implementation (true values
-below 1e-300 in magnitude are compared in absolute terms)."""
+"""Default relative tolerance for a NumPy implementation: ``|got - true| <=
+rtol * |true| + atol`` at every point (see :data:`ATOL_SCALE` for ``atol``)."""
+ATOL_SCALE = 1e-12
+"""Default absolute tolerance, as a share of the function's scale (the median
+``|f|`` or ``|f'|`` on an even grid from -8 to 8).  Why: NumPy values
+feed sums with other activations of about that size, so an error below
+1e-12 of it (some 4500 float64 roundings) cannot matter downstream, while a
+purely relative measure would demand 16 correct digits of values that are
+tiny only by cancellation (the erf-form GELU at z = -8 is 1e-15 with an
+absolute error of 1e-16).  Scaling with the function keeps the measure
+unit-free: 1e-10*z and 1e10*z are judged alike."""
+WRONG = 1e-4
+"""A relative error above this at a moderate input (|z| <= 10) is a wrong
+formula, not lost precision: rounding and cancellation in float64 stay far
+below it there, while a missing term or factor shows at once."""
 KINK_MARGIN = 1e-6
 """Points within ``KINK_MARGIN * max(1, |b|)`` of a breakpoint ``b`` are left out of
 derivative comparisons (and reported)."""
@@ -52,9 +66,12 @@ def _f(x: Any) -> str:
 
 
 def _show(e: Any) -> str:
-    """An expression for humans: long exact constants shown to 10 digits."""
+    """An expression for humans: long exact constants and floats shown to 10 digits."""
+    if isinstance(e, sp.Float):
+        return _f(e)
     if isinstance(e, sp.Basic):
         long = {r: sp.Float(r, 10) for r in e.atoms(sp.Rational) if len(str(r)) > 14}
+        long.update({r: sp.Float(r, 10) for r in e.atoms(sp.Float)})
         e = e.xreplace(long) if long else e
     return str(e)
 
@@ -90,7 +107,7 @@ class PointError:
 class Finding:
     """A fault of a NumPy callable: its kind, the smallest |z| showing it, and how many points show it."""
 
-    kind: str  # error shape nan inf overflow invalid divide inaccurate kink
+    kind: str  # faults: error shape nan inf wrong kink; warnings: inaccurate; notes: overflow invalid divide
     z: float
     got: Any
     want: Any
@@ -106,6 +123,8 @@ class Finding:
             return f"kink: at {where} it returns {_f(self.got)}, outside the one-sided derivatives ({self.detail})"
         if self.kind == "error":
             return f"error: {self.detail} at {where}{more}"
+        if self.kind in ("overflow", "invalid", "divide"):
+            return f"{self.kind}: numpy reported {self.kind} at {where}{more}, yet the result is right"
         text = f"{self.kind}: at {where} it returns {_f(self.got)}, true value {_f(self.want)}"
         return text + (f" ({self.detail})" if self.detail else "") + more
 
@@ -114,9 +133,14 @@ class Finding:
 class Breakpoint:
     """A point where the piecewise definition of f changes.
 
-    ``kind`` is ``"kink"`` (continuous, left and right derivatives differ),
-    ``"jump"`` (not continuous) or ``"smooth"`` (the pieces join with equal
-    derivatives, so f is differentiable there).
+    ``kind`` is ``"kink"`` (continuous, left and right derivatives differ or
+    are infinite), ``"jump"`` (both one-sided limits exist and differ),
+    ``"pole"`` (f tends to infinity), ``"no limit"`` (f oscillates without a
+    limit), ``"removable"`` (f is undefined or different there, with equal
+    one-sided limits), ``"edge"`` (f is not real on one side) or
+    ``"smooth"`` (the pieces join with equal derivatives, so f is
+    differentiable there).  Values are exact where sympy gives them, ``oo``
+    for an infinite limit and ``nan`` for none.
     """
 
     z: sp.Expr
@@ -127,8 +151,19 @@ class Breakpoint:
     left_derivative: sp.Expr
     right_derivative: sp.Expr
 
+    @property
+    def continuous(self) -> bool:
+        """f is defined, finite and continuous here (a kink or a smooth join)."""
+        return self.kind in ("kink", "smooth")
+
     def __str__(self) -> str:
         b = _show(self.z)
+        sides = (f"f(z-) -> {_show(self.left_value)}, f(z) = {_show(self.value) if self.value != sp.nan else 'undefined'}, "
+                 f"f(z+) -> {_show(self.right_value)}")
+        if self.kind in ("pole", "no limit", "removable", "edge"):
+            what = {"pole": "pole", "no limit": "no limit from at least one side", "removable": "removable gap",
+                    "edge": "edge of the real domain"}[self.kind]
+            return f"z = {b}: {what}, {sides}"
         if self.kind == "jump":
             return (f"z = {b}: jump, f(z-) = {_show(self.left_value)}, f(z) = {_show(self.value)}, "
                     f"f(z+) = {_show(self.right_value)}")
@@ -159,6 +194,7 @@ class ClaimVerdict:
     counterexample: PointError | None = None
     worst: list[PointError] = field(default_factory=list)
     detail: str = ""
+    rtol: float = RTOL
 
     @property
     def ok(self) -> bool:
@@ -172,7 +208,7 @@ class ClaimVerdict:
             return head + f"equal to f' in high precision at {self.points} points; {self.detail}"
         if self.status == "agrees":
             worst = f" (worst: {self.worst[0]})" if self.worst else ""
-            return head + f"agrees with f' within {RTOL:g} at {self.points} points{worst}"
+            return head + f"agrees with f' (no wrong value; rtol {self.rtol:g}) at {self.points} points{worst}"
         return head + f"WRONG: {self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,20 +229,33 @@ class CallableCheck:
     worst: list[PointError] = field(default_factory=list)
     excluded: list[float] = field(default_factory=list)
     at_breakpoints: list[str] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+    rtol: float = RTOL
+    atol: float = 0.0
 
     @property
     def ok(self) -> bool:
+        """No fault (warnings and notes do not count; ``strict`` in the report makes warnings count)."""
         return not self.findings
 
     def __str__(self) -> str:
         what = "value" if self.against == "f" else "derivative"
         head = f"{self.name} (NumPy {what}): "
+        tol = f"rtol {self.rtol:g}, atol {self.atol:.3g}"
         if self.ok:
             w = self.worst[0] if self.worst else None
             worst = f"; worst relative error {w.rel_error:.1e} at z = {_f(w.z)}" if w else ""
-            text = head + f"sound at {self.points} points{worst}"
+            text = head + f"sound at {self.points} points ({tol}){worst}"
+            if self.warnings:
+                text = head + f"right but imprecise at {self.points} points ({tol}): " + \
+                    "; ".join(f"WARNING {w}" for w in self.warnings)
         else:
             text = head + "UNSOUND: " + "; ".join(str(f) for f in self.findings)
+            if self.warnings:
+                text += "; " + "; ".join(f"WARNING {w}" for w in self.warnings)
+        if self.notes:
+            text += " [note: " + "; ".join(str(n) for n in self.notes) + "]"
         if self.excluded:
             text += (f" [breakpoints excluded with margin {KINK_MARGIN:g}: "
                      f"{', '.join(_f(b) for b in self.excluded)}]")
@@ -216,7 +265,10 @@ class CallableCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable({"name": self.name, "against": self.against, "points": self.points, "ok": self.ok,
+                          "rtol": self.rtol, "atol": self.atol,
                           "findings": [dict(vars(f), message=str(f)) for f in self.findings],
+                          "warnings": [dict(vars(f), message=str(f)) for f in self.warnings],
+                          "notes": [dict(vars(f), message=str(f)) for f in self.notes],
                           "worst": [vars(w) for w in self.worst], "excluded_kinks": self.excluded,
                           "at_breakpoints": self.at_breakpoints})
 
@@ -252,7 +304,13 @@ class NetworkCheck:
 
 @dataclass
 class ActivationReport:
-    """Everything :func:`check_activation` found; ``ok`` is the verdict and ``faults`` the reasons."""
+    """Everything :func:`check_activation` found.
+
+    ``ok`` is the verdict, ``faults`` the reasons, ``all_warnings`` the
+    accuracy warnings (they fail the check only when ``strict``).  ``str()``
+    and ``to_dict()`` are the same bytes for the same input on any machine:
+    step timings are kept in ``timings`` but printed only on request.
+    """
 
     activation: str
     expression: sp.Expr
@@ -267,10 +325,13 @@ class ActivationReport:
     network: list[NetworkCheck] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    strict: bool = False
+    variable: str = "z"
 
     @property
     def faults(self) -> list[str]:
-        """One line per fault, each with the input that shows it."""
+        """One line per fault, each with the input that shows it (warnings too when ``strict``)."""
         out = list(self.problems)
         if self.claim is not None and not self.claim.ok:
             out.append(f"claimed derivative {self.claim.claim} is wrong: {self.claim.detail}")
@@ -279,6 +340,16 @@ class ActivationReport:
             out += [f"NumPy {c.name}: {f}" for f in c.findings
                     if not (c.name == "derivative" and ce is not None and f.z == ce.z)]
         out += [str(n) for n in self.network if not n.ok]
+        if self.strict:
+            out += [f"(strict) {w}" for w in self.all_warnings]
+        return out
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """Every accuracy warning: the report's own and each NumPy check's, one line each."""
+        out = list(self.warnings)
+        for c in self.numpy_checks:
+            out += [f"NumPy {c.name}: {w}" for w in c.warnings]
         return out
 
     @property
@@ -286,7 +357,12 @@ class ActivationReport:
         return not self.faults
 
     def __str__(self) -> str:
-        lines = [f"check_activation: {self.activation}" + (f"  (params {self.params})" if self.params else "")]
+        return self.text()
+
+    def text(self, *, timings: bool = False) -> str:
+        """The readable report; ``timings=True`` adds how long each step took (machine-dependent)."""
+        var = "" if self.variable == "z" else f"  (variable {self.variable}, written z below)"
+        lines = [f"check_activation: {self.activation}" + (f"  (params {self.params})" if self.params else "") + var]
         lines.append(f"  f(z)  = {_show(self.expression)}")
         lines.append(f"  f'(z) = {_show(self.derivative)}")
         lines.append("  f' from the output a = f(z): "
@@ -304,18 +380,31 @@ class ActivationReport:
         if self.faults:
             lines.append("FAULTS:")
             lines += [f"  - {f}" for f in self.faults]
-        total = self.timings.get("total", 0.0)
-        lines.append(f"RESULT: {'PASS' if self.ok else 'FAIL'} ({total:.2f} s)")
+        warnings = self.all_warnings
+        if warnings and not self.strict:
+            lines.append("WARNINGS (accuracy; not faults, strict=True makes them faults):")
+            lines += [f"  - {w}" for w in warnings]
+        if timings:
+            lines.append("timings: " + ", ".join(f"{k} {v:.3f} s" for k, v in self.timings.items()))
+        verdict = "PASS" if self.ok else "FAIL"
+        if self.ok and warnings:
+            verdict += f" with {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
+        lines.append(f"RESULT: {verdict}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (non-finite floats become the strings "inf", "-inf", "nan")."""
-        return _jsonable({
-            "activation": self.activation, "expression": self.expression, "params": self.params,
-            "ok": self.ok, "faults": self.faults, "derivative": self.derivative,
+    def to_dict(self, *, timings: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite floats become the strings "inf", "-inf", "nan");
+        ``timings=True`` adds the machine-dependent step timings."""
+        out = {
+            "activation": self.activation, "variable": self.variable, "expression": self.expression,
+            "params": self.params, "ok": self.ok, "strict": self.strict, "faults": self.faults,
+            "warnings": self.all_warnings, "derivative": self.derivative,
             "output_form": self.output_form, "output_form_note": self.output_form_note,
             "breakpoints": [b.to_dict() for b in self.breakpoints], "problems": self.problems,
             "claim": self.claim.to_dict() if self.claim else None,
             "numpy_checks": [c.to_dict() for c in self.numpy_checks],
-            "network": [n.to_dict() for n in self.network], "notes": self.notes, "timings": self.timings,
-        })
+            "network": [n.to_dict() for n in self.network], "notes": self.notes,
+        }
+        if timings:
+            out["timings"] = self.timings
+        return _jsonable(out)

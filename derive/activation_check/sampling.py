@@ -1,6 +1,7 @@
 """Where f and its NumPy code are checked: the sample points.
 
-Owns :data:`EXTREMES`, the fixed grid, the hypothesis-drawn points (numpy's
+Owns :data:`EXTREMES`, :data:`AUDIT_EXTREMES` (the whole float64 range for
+NumPy code), the fixed grid, the hypothesis-drawn points (numpy's
 RNG when hypothesis is unavailable or already running), the exclusion of
 points near a breakpoint (:func:`_near`), and the choice of the most readable
 point to show in a message (:func:`_readable`).
@@ -15,11 +16,16 @@ import numpy as np
 
 from derive.activation_check.results import KINK_MARGIN
 
-__all__ = ["EXTREMES"]
+__all__ = ["EXTREMES", "AUDIT_EXTREMES"]
 
 EXTREMES: tuple[float, ...] = (0.0, 1e-8, -1e-8, 1.0, -1.0, 30.0, -30.0, 700.0, -700.0, 800.0, -800.0,
                                1e4, -1e4)
 """Points always checked: the issue's extremes plus +-800 (where naive softplus fails)."""
+_TINY = (5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e-200, 1e-100, 1e-30, 1e-15)
+_HUGE = (1e5, 1e6, 1e8, 1e10, 1e15, 1e20, 1e50, 1e100, 1e160, 1e200, 1e300, 1e308, 1.7976931348623157e308)
+AUDIT_EXTREMES: tuple[float, ...] = tuple(s * x for x in _TINY + _HUGE for s in (1.0, -1.0))
+"""The whole float64 range for NumPy code: subnormals, the smallest normal, tiny and
+huge magnitudes up to the largest float (-0.0 is checked separately)."""
 _GRID = np.unique(np.concatenate([np.linspace(-8.0, 8.0, 33), np.logspace(-6, 4, 11), -np.logspace(-6, 4, 11)]))
 _NICE = (1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 0.0, 5.0, -5.0)
 
@@ -76,6 +82,13 @@ def _neighbours(breaks: Sequence[float]) -> list[float]:
 def _base_points(breaks: Sequence[float]) -> np.ndarray:
     """The deterministic points: a grid, the extremes, and each breakpoint and its neighbours."""
     return np.unique(np.asarray([*_GRID, *EXTREMES, *_neighbours(breaks), *breaks], dtype=np.float64))
+
+
+def _audit_points(xs: np.ndarray, breaks: Sequence[float]) -> np.ndarray:
+    """The points for NumPy code: ``xs``, the whole float64 range, and the close
+    neighbourhood of every breakpoint (relative steps 1e-4 to 1e-12)."""
+    near = [b + s * h * max(1.0, abs(b)) for b in breaks for h in (1e-4, 1e-6, 1e-9, 1e-12) for s in (-1, 1)]
+    return np.unique(np.concatenate([xs, np.asarray([*AUDIT_EXTREMES, *near], dtype=np.float64)]))
 
 
 def _points(breaks: Sequence[float], n_drawn: int, seed: int, notes: list[str]) -> np.ndarray:
