@@ -134,6 +134,13 @@ class _Checker:
         return self.memo[key]
 
 
+def _shown(value: Any) -> str:
+    """A value for a message: numbers plainly (``nan``, ``2.0``; never ``np.float64(2.0)``)."""
+    if isinstance(value, (np.floating, np.integer)) and not isinstance(value, bool):
+        return str(value.item())
+    return repr(value)
+
+
 def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max_size: int,
               kink_margin: float, time_limit: float, call_limit: float, layout: Any, params_as: Any,
               dtype: Any) -> None:
@@ -150,17 +157,17 @@ def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max
         if value not in allowed:
             raise InputError(f"{label} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
-        raise InputError(f"rtol must be a number in (0, 1), got {rtol!r}; e.g. rtol=1e-12")
+        raise InputError(f"rtol must be a number in (0, 1), got {_shown(rtol)}; e.g. rtol=1e-12")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 0:
-        raise InputError(f"max_examples must be an int >= 0, got {max_examples!r}; e.g. max_examples=60")
+        raise InputError(f"max_examples must be an int >= 0, got {_shown(max_examples)}; e.g. max_examples=60")
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise InputError(f"max_size must be a positive int, got {max_size!r}; e.g. max_size=6")
+        raise InputError(f"max_size must be a positive int, got {_shown(max_size)}; e.g. max_size=6")
     if not (isinstance(kink_margin, (int, float)) and 0 <= kink_margin < 1):
-        raise InputError(f"kink_margin must be a number in [0, 1), got {kink_margin!r}; e.g. kink_margin=1e-3")
+        raise InputError(f"kink_margin must be a number in [0, 1), got {_shown(kink_margin)}; e.g. kink_margin=1e-3")
     for label, value in (("time_limit", time_limit), ("call_limit", call_limit)):
         if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
                 and value > 0):
-            raise InputError(f"{label} must be a positive number of seconds, got {value!r}")
+            raise InputError(f"{label} must be a positive number of seconds, got {_shown(value)}")
 
 
 def check_backprop(
