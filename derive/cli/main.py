@@ -7,7 +7,8 @@ option validators (seeds, positive numbers, width lists) are in
 
 Exit codes: 0 when every check passes, 1 when a check finds a fault, 2 for
 unusable input, including a bad option (one line on stderr says what is
-wrong, never a traceback).  Output piped into a reader that closes early
+wrong, never a traceback; an unexpected error of the checker itself is also
+one line, exit 2, asking for a report).  Output piped into a reader that closes early
 (``backprop-derive verify | head -1``) ends quietly, and the exit code is
 still the verdict.
 """
@@ -146,6 +147,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("backprop-derive: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, never a traceback
+        print(f"backprop-derive: internal error (please report it): {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
