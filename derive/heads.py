@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions import HadamardProduct
+from sympy.matrices.expressions import HadamardProduct, MatMul
 
 from derive.matrix import Apply, Softmax
 from derive.steps import Derivation
@@ -47,7 +47,7 @@ class Operation:
 
 def _scale(net: Any, expr: Any) -> Any:
     c = net.output_scale
-    return expr if c == 1 else c * expr
+    return expr if c == 1 else MatMul(c, expr)  # unevaluated: prints as c (A - Y)
 
 
 def _squares(A: sp.Matrix, Y: sp.Matrix) -> sp.Expr:

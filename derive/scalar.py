@@ -235,7 +235,7 @@ def mse_simplification(*, head: str = "identity-mse", mse: str = "half", reducti
 
     Example:
         >>> str(mse_simplification(mse="torch").result.rhs)
-        '2*(A - Y)/q'
+        '(2/q)*(A - Y)'
     """
     z = sp.Symbol("Z", real=True)
     y = sp.Symbol("Y", real=True)
@@ -253,10 +253,10 @@ def mse_simplification(*, head: str = "identity-mse", mse: str = "half", reducti
         d.add("sigmoid derivative", sp.Derivative(s, z), s * (1 - s))
         chained = dL_da * a * (1 - a)
         d.add("chain rule: dL/dZ = dL/dA dA/dZ", sp.Symbol("dL/dZ"), chained)
-        final = sp.expand(N * 2 / denom) * (a - y) * a * (1 - a)
+        final = _times(sp.expand(N * 2 / denom), (a - y) * a * (1 - a))
     else:
         d.add("identity output: A = Z, dA/dZ = 1", sp.Symbol("dL/dZ"), dL_da)
-        final = sp.expand(N * 2 / denom) * (a - y)
+        final = _times(sp.expand(N * 2 / denom), a - y)
 
     def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
         if lhs == sp.Symbol("L"):
@@ -276,6 +276,11 @@ def mse_simplification(*, head: str = "identity-mse", mse: str = "half", reducti
     d.steps.append(Step(f"{label} dJ/dZ (the dZ convention)", sp.Symbol("dZ"), final,
                         f"{label} times the previous line; " + _HOW, ok))
     return d
+
+
+def _times(c: sp.Expr, e: sp.Expr) -> sp.Expr:
+    """``c e`` kept as a product (sympy would distribute an integer c)."""
+    return e if c == 1 else sp.Mul(c, e, evaluate=False)
 
 
 def l2_derivative(*, convention: str = "lambda/2m") -> Derivation:
