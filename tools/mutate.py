@@ -396,17 +396,34 @@ def _env(copy_dir: Path) -> dict[str, str]:
     return env
 
 
+_CHILD: list[subprocess.Popen] = []  # the test process running now, for the signal handler
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM/SIGINT: stop the running test process group, then exit (the
+    temporary copy is removed on the way out)."""
+    for proc in _CHILD:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    raise SystemExit(128 + signum)
+
+
 def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[str, float, str]:
     """Run one fresh pytest process; ``("killed"|"survived"|"timeout", seconds, tail)``."""
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    _CHILD[:] = [proc]
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return "timeout", time.monotonic() - t0, ""
+    finally:
+        _CHILD.clear()
     seconds = time.monotonic() - t0
     if proc.returncode == 0:
         return "survived", seconds, out[-2000:]
@@ -447,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-results", action="store_true", help=f"append a summary to {RESULTS.name}")
     ap.add_argument("--fail-under", type=float, default=0.0, help="exit 1 below this score (percent)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     if args.jobs != 1:
         ap.error("--jobs: only 1 job is supported")
     if args.only:

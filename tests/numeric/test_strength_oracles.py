@@ -282,3 +282,40 @@ def test_tolerance_overrides_are_used():
 def test_zero_tolerances_give_a_verdict():
     P, X, Y = draw_problem(2, 2, 2, seed=0)
     assert not directional_check(P, X, Y, rtol=0.0, atol=0.0).ok
+
+
+def test_richardson_removes_the_second_order_error():
+    # with a large step, central differences are off by O(h^2); Richardson's extrapolation removes that term
+    P, X, Y = draw_problem(2, 3, 2, seed=3)
+    G = numeric.backward(P, X, Y)
+    central = max(compare_gradients(numerical_gradient(P, X, Y, step=1e-2), G).values())
+    richardson = max(compare_gradients(numerical_gradient(P, X, Y, method="richardson", step=1e-2), G).values())
+    assert central > 1e-6 and richardson < central / 100
+
+
+def _heads_problem(head):
+    net = numeric.Network(None, ("tanh", "swish"), head=head, l2=0.3)
+    P, X, Y = draw_network_problem(net, 4, widths=(2, 3, 2, 3), seed=5)
+    return net, P, X, Y
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+@pytest.mark.parametrize("head", ["softmax-ce", "sigmoid-mse"])
+def test_numerical_gradient_of_a_description(head, method):
+    net, P, X, Y = _heads_problem(head)
+    with np.errstate(all="raise"):
+        fd = numerical_gradient(P, X, Y, network=net, method=method)
+    G = numeric.backward(P, X, Y, network=net)
+    assert list(fd) == list(G)
+    assert max(compare_gradients(fd, G, names=list(G)).values()) < {"central": 1e-7, "richardson": 1e-8,
+                                                                     "complex": 1e-12}[method]
+
+
+def test_a_description_refuses_extra_activations_and_float32():
+    net, P, X, Y = _heads_problem("softmax-ce")
+    with pytest.raises(InputError) as info:
+        numerical_gradient(P, X, Y, "tanh", network=net)
+    assert str(info.value) == "give the activations in the Network, not as f= and g= as well"
+    with pytest.raises(InputError) as info:
+        numerical_gradient(P, X, Y, network=net, dtype=np.float32)
+    assert str(info.value) == "a Network's numerical gradient runs in float64 only"
