@@ -327,3 +327,68 @@ def test_big_problems_run_on_worker_threads_and_small_ones_inline(monkeypatch):
     assert _thread_names(10, 10) == {here}
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert _thread_names(1000, 600) == {here}  # one thread: inline whatever the size
+
+
+# ---- init_params and the network= argument -----------------------------------
+
+def test_init_params_takes_widths_in_three_forms():
+    a = numeric.init_params((3, 4, 2), seed=5)
+    assert {k: v.shape for k, v in a.items()} == {"W1": (4, 3), "b1": (4, 1), "W2": (2, 4), "b2": (2, 1)}
+    b = numeric.init_params([3, 4, 2], seed=5)
+    c = numeric.init_params(numeric.Network((3, 4, 2), ("tanh",)), seed=5)
+    assert all(np.array_equal(a[k], b[k]) and np.array_equal(a[k], c[k]) for k in a)
+    d = numeric.init_params(3, 4, 2, 2, seed=5)
+    assert d["W3"].shape == (2, 2) and d["W1"].shape == (4, 3)
+    big = numeric.init_params((400, 300, 1), seed=0)
+    assert np.std(big["W1"]) == pytest.approx(1 / np.sqrt(400), rel=0.05)  # N(0, 1/fan-in)
+    assert np.std(big["b1"]) == pytest.approx(0.1, rel=0.15)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: numeric.init_params((3, 4, 2), 5), "init_params(widths, seed=...) takes the widths as one sequence"),
+    (lambda: numeric.init_params(numeric.Network()), "this Network leaves its widths open; pass the widths: "
+                                                     "init_params((d, n, ..., q))"),
+    (lambda: numeric.init_params(3, 4), "init_params needs the widths: init_params((d, n, ..., q)) or "
+                                        "init_params(d, n, p, q)"),
+    (lambda: numeric.init_params(3, 4, 0), "p must be a positive integer, got 0"),
+    (lambda: numeric.init_params(3, 4, 2, True), "q must be a positive integer, got True"),
+    (lambda: numeric.init_params((3, 2.0)), "widths[1] must be a positive integer, got 2.0"),
+    (lambda: numeric.init_params((3,)), "widths need an input and an output width, got (3,)"),
+], ids=["n-with-sequence", "open-widths", "no-p", "p-zero", "q-bool", "float-width", "one-width"])
+def test_init_params_errors_read_exactly(call, message):
+    with pytest.raises(InputError) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("fn", ["forward", "cost", "backward"])
+def test_network_argument_errors_read_exactly(fn):
+    P, X, Y = _problem(q=1, seed=0)
+    args = (P, X) if fn == "forward" else (P, X, Y)
+    with pytest.raises(InputError) as info:
+        getattr(numeric, fn)(*args, "tanh", network=numeric.Network())
+    assert str(info.value) == "give the activations in the Network, not as f= and g= as well"
+    with pytest.raises(InputError) as info:
+        getattr(numeric, fn)(*args, network={"head": "sigmoid-bce"})
+    assert str(info.value) == "network must be a numeric.Network, got dict"
+
+
+@pytest.mark.parametrize("widths", [None, (3, 4, 3, 1)], ids=["open", "fixed"])
+def test_the_articles_description_gives_the_articles_results(widths):
+    P, X, Y = _problem(q=1, seed=9)
+    net = numeric.Network(widths, ("sigmoid", "relu"))
+    want = numeric.backward(P, X, Y, "sigmoid", "relu", return_dZ=True)
+    got = numeric.backward(P, X, Y, network=net, return_dZ=True)
+    _assert_grads(got, want, rtol=1e-13, atol=1e-16)
+    assert numeric.cost(P, X, Y, network=net) == numeric.cost(P, X, Y, "sigmoid", "relu")
+    cache = numeric.forward(P, X, network=net)
+    np.testing.assert_array_equal(cache["A3"], numeric.forward(P, X, "sigmoid", "relu")["A3"])
+
+
+def test_defaults_are_swish_and_leaky_relu():
+    P, X, Y = _problem(q=1, seed=2)
+    want = numeric.backward(P, X, Y, "swish", "leaky_relu")
+    _assert_grads(numeric.backward(P, X, Y), want, rtol=0, atol=0)
+    _assert_grads(numeric.backward(P, X, Y, None, "leaky_relu"), want, rtol=0, atol=0)
+    _assert_grads(numeric.backward(P, X, Y, "swish", None), want, rtol=0, atol=0)
+    assert numeric.cost(P, X, Y) == numeric.cost(P, X, Y, "swish", "leaky_relu")
