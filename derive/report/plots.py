@@ -65,6 +65,13 @@ def _at(s: StepSweep, series: Sequence[str], h: str) -> str:
     return series[s.steps.index(h)]
 
 
+def _below(value: str) -> str:
+    """Three decades below ``value`` (a label under a curve), as exact text."""
+    from derive.report.figures import fmt
+
+    return fmt(float(value) / 1000.0, 3)
+
+
 def sweep_plot(s: StepSweep) -> str:
     """Log-log error against the step, with the best step marked and the
     slopes of the truncation and rounding regimes written beside the curves."""
@@ -86,11 +93,11 @@ def sweep_plot(s: StepSweep) -> str:
         f"{{best $h$}};",
         # slopes: forward ~ h, central ~ h^2 (truncation), both ~ eps/h (rounding)
         f"\\node[anchor=south west, font=\\small] at (axis cs:0.01,{_at(s, s.forward, '0.01')}) "
-        "{slope $1$: $\\propto h$};",
-        f"\\node[anchor=north east, font=\\small] at (axis cs:0.001,{_at(s, s.central, '0.001')}) "
+        "{truncation, slope $1$: $\\propto h$};",
+        f"\\node[anchor=south west, font=\\small] at (axis cs:0.001,{_at(s, s.central, '0.001')}) "
         "{slope $2$: $\\propto h^{2}$};",
-        f"\\node[anchor=south, font=\\small, fill=white, inner sep=1pt] at (axis cs:1e-11,{_at(s, s.forward, '1e-11')}) "
-        "{slope $-1$: $\\propto \\varepsilon/h$};",
+        f"\\node[anchor=north, font=\\small, align=center] at (axis cs:1e-10,{_below(_at(s, s.central, '1e-10'))}) "
+        "{rounding, slope $-1$:\\\\ $\\propto \\varepsilon/h$};",
     ]
     return (
         "\\begin{tikzpicture}\n\\begin{loglogaxis}[width=0.86\\linewidth, height=7cm, xlabel={step $h$}, "
