@@ -31,7 +31,7 @@ def _net(**kw) -> numeric.Network:
     (dict(head="softmax-ce"), "A2 - Y", "dZ2 A1^T / m", "dZ2 1_m / m"),
     (dict(head="identity-mse"), "A2 - Y", "dZ2 A1^T / m", "dZ2 1_m / m"),
     (dict(head="identity-mse", mse="torch"), "2 (A2 - Y) / q", "dZ2 A1^T / m", "dZ2 1_m / m"),
-    (dict(head="identity-mse", mse="torch", reduction="sum"), "2 A2 - 2 Y", "dZ2 A1^T", "dZ2 1_m"),
+    (dict(head="identity-mse", mse="torch", reduction="sum"), "2 (A2 - Y)", "dZ2 A1^T", "dZ2 1_m"),
     (dict(head="sigmoid-mse"), "(A2 - Y) * sigma'(Z2)", "dZ2 A1^T / m", "dZ2 1_m / m"),
     (dict(head="sigmoid-mse", mse="torch"), "(2 (A2 - Y) / q) * sigma'(Z2)", "dZ2 A1^T / m", "dZ2 1_m / m"),
     (dict(l2=0.5), "A2 - Y", "lambda W2 / m + dZ2 A1^T / m", "dZ2 1_m / m"),
