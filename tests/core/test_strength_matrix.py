@@ -238,3 +238,25 @@ def test_derivation_verdict_needs_steps_and_every_step_confirmed():
 ], ids=["derivative", "tanh-exp-form", "sigmoid-forms", "wrong-derivative", "wrong-function", "off-by-one"])
 def test_scalar_equal(lhs, rhs, equal):
     assert scalar_equal(lhs, rhs) is equal
+
+
+# ---- the softmax node -------------------------------------------------------------
+
+def test_softmax_node_prints_and_evaluates_column_by_column():
+    from derive.matrix import Softmax, explicit_softmax
+
+    node = Softmax(B)
+    assert str(node) == "softmax(B)" and sp.latex(node) == r"\operatorname{softmax}\left(B\right)"
+    assert node.shape == (n, m) and node.arg == B
+    M = sp.Matrix([[0, sp.log(3)], [sp.log(2), 0]])
+    S = explicit_softmax(M)
+    assert S == sp.Matrix([[sp.Rational(1, 3), sp.Rational(3, 4)], [sp.Rational(2, 3), sp.Rational(1, 4)]])
+    assert _ev(Softmax(B))[0, 0] == sp.exp(ENV[B][0, 0]) / (sp.exp(ENV[B][0, 0]) + sp.exp(ENV[B][1, 0]))
+    fn, code = _numpy(Softmax(B), B)
+    assert code == "_softmax(B)"
+    Z = np.array([[1000.0, -3.0, 0.0], [999.0, 4.0, 0.0]])
+    with np.errstate(all="raise"):
+        out = fn(Z)
+    want = np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)
+    np.testing.assert_allclose(out, want, rtol=1e-14)
+    np.testing.assert_allclose(out.sum(axis=0), 1.0, rtol=1e-15)
