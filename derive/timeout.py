@@ -2,17 +2,20 @@
 
 Owns :class:`StepTimeout` (it names the step that ran out of time),
 :func:`time_limit` (a ``SIGALRM`` timer on the main thread, a watchdog thread
-elsewhere), the step runner :class:`_Steps` that records how long each step
-took, and :func:`_budget`, the share of the limit given to optional searches.
+elsewhere) and the step runner :class:`_Steps` that records how long each step
+took.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import signal
+import sys
 import threading
 import time
+from types import FrameType
 from typing import Any, Iterator
 
 from numeric.errors import BackpropDeriveError
@@ -40,6 +43,68 @@ class _Expired(BaseException):
 
 
 _REFIRE = 0.05  # seconds between repeated interrupts, in case one was swallowed
+_DEFER = 0.001  # watchdog: seconds to wait when the interrupt would land in a gc callback or a finaliser
+
+
+def _unsafe(frame: FrameType | None) -> FrameType | None:
+    """The gc callback or ``__del__`` finaliser that ``frame`` runs in (the outermost), or None.
+
+    An exception raised there is not the guarded step's: Python prints it as
+    "Exception ignored in ..." and the callback (hypothesis has one) is left
+    half done.  The interrupt waits until such code has returned.
+    """
+    codes = set()
+    for cb in gc.callbacks:
+        fn = getattr(cb, "__func__", cb)
+        code = getattr(fn, "__code__", None)
+        if code is not None:
+            codes.add(code)
+    found = None
+    depth = 0
+    while frame is not None and depth < 200:
+        if frame.f_code in codes or frame.f_code.co_name == "__del__":
+            found = frame
+        frame = frame.f_back
+        depth += 1
+    return found
+
+
+def _after_return(frame: FrameType) -> None:
+    """Interrupt at the first profile event outside gc callbacks and finalisers once
+    ``frame`` has returned (a profile hook on this thread, removed when it fires)."""
+    previous = sys.getprofile()
+    left = []
+
+    def profile(f: FrameType, event: str, arg: Any) -> None:
+        if f is frame and event == "return":
+            left.append(True)
+        elif left and _unsafe(f) is None:
+            sys.setprofile(previous)
+            raise _Expired
+        if previous is not None:
+            previous(f, event, arg)
+
+    sys.setprofile(profile)
+
+
+@contextlib.contextmanager
+def _quiet_unraisable() -> Iterator[None]:
+    """While a timed block runs, an interrupt that still lands where Python can only
+    print it (a weakref callback, say) is dropped silently; the repeated interrupt
+    then stops the block itself."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, _Expired):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        if sys.unraisablehook is hook:
+            sys.unraisablehook = previous
 
 
 def _alarm_usable() -> bool:
@@ -58,14 +123,21 @@ def _alarm(seconds: float) -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         if time.monotonic() >= outer_deadline and callable(previous):
             previous(signum, frame)  # an outer alarm (e.g. pytest-timeout) was due first
+        unsafe = _unsafe(frame)
+        if unsafe is not None:  # not inside a gc callback: right after it returns
+            signal.setitimer(signal.ITIMER_REAL, _REFIRE)
+            _after_return(unsafe)
+            return
         signal.setitimer(signal.ITIMER_REAL, _REFIRE)  # again, should this one be swallowed
         raise _Expired
 
     signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, min(seconds, old_delay) if old_delay else seconds)
+    profile = sys.getprofile()
     try:
         yield
     finally:
+        sys.setprofile(profile)  # a deferral hook left behind is dropped
         while True:  # a signal landing here must not leave our handler armed
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -92,6 +164,11 @@ def _watchdog(seconds: float) -> Iterator[None]:
     def fire() -> None:
         with lock:
             if state["done"]:
+                return
+            if _unsafe(sys._current_frames().get(tid.value)) is not None:
+                again = threading.Timer(_DEFER, fire)  # not inside a gc callback: a little later
+                again.daemon = True
+                again.start()
                 return
             state["fired"] = True
             inject(tid, ctypes.py_object(_Expired))
@@ -126,9 +203,15 @@ def time_limit(step: str, seconds: float | None) -> Iterator[None]:
     threads a watchdog thread injects the interrupt asynchronously (CPython's
     ``PyThreadState_SetAsyncExc``).  Either way the interrupt arrives between
     bytecodes: sympy (pure Python) stops promptly, one long C call (a huge
-    integer power, say) cannot be cut short.  The interrupt is repeated every
-    50 ms until the block ends, in case code such as a gc callback swallowed
-    it.  ``None`` or ``0`` means no limit.
+    integer power, say) cannot be cut short.  The interrupt never lands in a
+    gc callback or a ``__del__`` finaliser (it waits until they return), so
+    it stops only the step it guards; it is repeated every 50 ms until the
+    block ends, in case some code swallowed it.  ``None`` or ``0`` means no
+    limit.
+
+    This is a safety net: the checks bound their work by fixed budgets, so
+    a limit that fires says so loudly (:class:`StepTimeout`) and never
+    changes what a successful check prints.
 
     Example:
         >>> with time_limit("nothing", 1.0):
@@ -139,15 +222,10 @@ def time_limit(step: str, seconds: float | None) -> Iterator[None]:
         return
     ctx = _alarm(seconds) if _alarm_usable() else _watchdog(seconds)
     try:
-        with ctx:
+        with _quiet_unraisable(), ctx:
             yield
     except _Expired:
         raise StepTimeout(step, seconds) from None
-
-
-def _budget(limit: float | None, share: float) -> float:
-    """Seconds for an optional symbolic search: a share of the step limit, at least 1 s."""
-    return max(1.0, share * limit) if limit else 60.0
 
 
 class _Steps:

@@ -5,9 +5,10 @@ input, with one line on stderr that says what is wrong and where (the
 column, for a string that does not parse).
 
 Example:
-    $ backprop-derive check-activation "z*tanh(softplus(z))" \\
-          --derivative "tanh(softplus(z)) + z*sigmoid(z)*(1 - tanh(softplus(z))**2)"
-    $ backprop-derive check-activation leaky_relu --param alpha=0.2 --json
+    $ backprop-derive check-activation "x*tanh(softplus(x))" \\
+          --derivative "tanh(softplus(x)) + x*sigmoid(x)*(1 - tanh(softplus(x))**2)"
+    $ backprop-derive check-activation "x if x > 0 else alpha*x" --param alpha=0.2 --json
+    $ backprop-derive check-activation swish --rtol 1e-8 --strict
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import sys
 from typing import Any
 
+from derive.cli import options
 from numeric.errors import BackpropDeriveError
 
 __all__ = ["register", "run"]
@@ -28,23 +30,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check-activation",
         help="check a custom activation, its derivative and backprop through it",
         description=(
-            "Check an activation given as a catalog name or an expression in z "
-            "(functions: exp log sqrt tanh sinh cosh erf abs sign max min sigmoid softplus, "
-            "where(cond, a, b), piecewise((a, cond), ..., (b, True))): its derivative, the "
-            "derivative in terms of the output, its kinks, a claimed derivative, and the "
-            "network's gradients with it. Exit 0: pass, 1: fault found, 2: unusable input."
+            "Check an activation given as a catalog name or a formula in one variable (any name: "
+            "z, x, t, ...), written as in Python/NumPy/PyTorch: + - * / ** ^, a if cond else b, "
+            "where(cond, a, b), piecewise((a, cond), ..., (b, True)), conditions with < <= > >= == != "
+            "and/or/not (or bracketed & |), functions exp log ln log1p expm1 sqrt, sin cos tan and "
+            "inverses, sinh cosh tanh sech csch coth and inverses, erf erfc, abs sign floor ceil "
+            "heaviside clip max min maximum minimum, every catalog name (leaky_relu(z, alpha=0.2)), "
+            "with optional np./math./torch./F. prefixes. Checks its derivative, poles, jumps and kinks "
+            "anywhere, a claimed derivative, and the network's gradients with it. "
+            "Exit 0: pass (accuracy warnings are printed), 1: fault found, 2: unusable input."
         ),
     )
-    p.add_argument("expr", metavar="EXPR", help="catalog name or expression in z, e.g. 'z*sigmoid(z)'")
-    p.add_argument("--derivative", metavar="EXPR", help="the claimed derivative, an expression in z")
+    p.add_argument("expr", metavar="EXPR", help="catalog name or formula, e.g. 'x*sigmoid(x)'")
+    p.add_argument("--derivative", metavar="EXPR", help="the claimed derivative, in the same variable")
     p.add_argument("--param", metavar="NAME=VALUE", action="append", default=[],
                    help="a named parameter, e.g. --param alpha=0.1 (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random points and networks (default 0)")
-    p.add_argument("--time-limit", type=float, default=5.0, metavar="SECONDS",
-                   help="time allowed to each symbolic step (default 5)")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the random points and networks (default 0)")
+    p.add_argument("--time-limit", type=options.positive_float, default=5.0, metavar="SECONDS",
+                   help="safety net per symbolic step (default 5); the result never depends on it")
+    p.add_argument("--rtol", type=_rtol, default=None, metavar="R",
+                   help="relative tolerance of the NumPy checks (default 1e-6)")
+    p.add_argument("--atol", type=_nonnegative_float, default=None, metavar="A",
+                   help="absolute tolerance of the NumPy checks (default 1e-12 times f's scale)")
+    p.add_argument("--strict", action="store_true", help="accuracy warnings count as faults (exit 1)")
     p.add_argument("--no-network", action="store_true", help="skip the end-to-end network check")
     p.set_defaults(run=run)
+
+
+def _rtol(text: str) -> float:
+    value = options.finite_float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a relative tolerance in (0, 1) such as 1e-6, got {text!r}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    value = options.finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -69,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = _params(args.param)
         report = check_activation(args.expr, derivative=args.derivative, params=params, seed=args.seed,
-                                  time_limit=args.time_limit, network=not args.no_network)
+                                  time_limit=args.time_limit, network=not args.no_network,
+                                  rtol=args.rtol, atol=args.atol, strict=args.strict)
     except ParseError as exc:
         which = "--derivative" if args.derivative is not None and exc.text == args.derivative else "EXPR"
         print(f"backprop-derive check-activation: error in {which}: {_one_line(exc)}", file=sys.stderr)

@@ -494,6 +494,24 @@ def test_cli_pass_fail_and_json(capsys):
     assert data["ok"] is True and data["params"] == {"alpha": "0.2"}
 
 
+def test_cli_tolerances_strict_and_warnings(capsys):
+    squareplus = "(x + sqrt(x**2 + 4))/2"
+    assert _cli([squareplus, "--no-network"]) == 0
+    assert "RESULT: PASS" in capsys.readouterr().out
+    assert _cli(["swish", "--no-network", "--rtol", "1e-9", "--atol", "0"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "rtol 1e-09, atol 0" in out
+    assert _cli(["softplus", "--no-network", "--strict", "--rtol", "1e-17", "--atol", "0"]) == 1
+    assert "(strict) NumPy" in capsys.readouterr().out
+
+
+def test_cli_output_is_byte_identical(capsys):
+    _cli(["x*tanh(softplus(x))", "--no-network", "--json"])
+    first = capsys.readouterr().out
+    _cli(["x*tanh(softplus(x))", "--no-network", "--json"])
+    assert capsys.readouterr().out == first and '"timings"' not in first
+
+
 @pytest.mark.parametrize("argv, message", [
     (["z + foo(z)"], "error in EXPR: unknown function 'foo'; allowed: abs, acos"),
     (["tanh", "--derivative", "1 - tanh(z"], "error in --derivative: expected ')'"),
@@ -501,6 +519,8 @@ def test_cli_pass_fail_and_json(capsys):
     (["swishh"], "unknown activation 'swishh'"),
     (["alpha*z", "--param", "alpha"], "--param expects NAME=VALUE"),
     (["alpha*z", "--param", "alpha=nan"], "parameter alpha must be a number"),
+    (["1/(z - 0.3)", "--derivative", "-1/(x - 0.3)**2"], "error in --derivative: unknown name 'x': the variable is 'z'"),
+    (["2z"], r"implicit multiplication is not supported: write 2*z"),
 ])
 def test_cli_unusable_input_exits_2_with_one_line(capsys, argv, message):
     assert _cli(argv) == 2
