@@ -189,3 +189,39 @@ def test_bce_collapse_is_confirmed_step_by_step():
     m = sp.Symbol("m", positive=True, integer=True)
     assert d.steps[-2].rhs == (a - y) / m
     assert [s.rule for s in d.steps][3] == "chain rule: dL/dZ3 = dL/dA3 dA3/dZ3"
+
+
+# ---- which rules a description's level-2 proof covers -----------------------------
+
+_HEAD_RULES = ["softmax + CE (mean)", "softmax Jacobian", "softmax + CE (sum)",
+               *(f"{h}-mse ({c}, {r})" for h in ("identity", "sigmoid") for c in ("half", "torch")
+                 for r in ("mean", "sum")),
+               "L2 (lambda/2m): weight", "L2 (lambda/2m): bias", "L2 (lambda/2): weight", "L2 (lambda/2): bias"]
+_BASE = ["affine: weight", "affine: bias", "affine: input", "elementwise", "sigmoid + BCE"]
+
+
+def _named(name: str):
+    from derive.proof import IndexEquation
+
+    return IndexEquation(name, None, None, None, "stub", True)
+
+
+@pytest.mark.parametrize(("kw", "extra"), [
+    (dict(), []),
+    (dict(head="softmax-ce"), ["softmax + CE (mean)", "softmax Jacobian"]),
+    (dict(head="softmax-ce", reduction="sum", l2=1.0), ["softmax Jacobian", "softmax + CE (sum)",
+                                                        "L2 (lambda/2m): weight", "L2 (lambda/2m): bias"]),
+    (dict(head="identity-mse", mse="torch", reduction="sum"), ["identity-mse (torch, sum)"]),
+    (dict(head="sigmoid-mse"), ["sigmoid-mse (half, mean)"]),
+    (dict(l2=0.5, l2_convention="lambda/2"), ["L2 (lambda/2): weight", "L2 (lambda/2): bias"]),
+], ids=["article", "softmax", "softmax-sum-l2", "mse-torch-sum", "sigmoid-mse", "bce-l2"])
+def test_a_descriptions_level_2_proof_takes_exactly_its_rules(monkeypatch, kw, extra):
+    import numeric
+    import derive.proof as proof
+
+    monkeypatch.setattr(proof, "index_rules", lambda: [_named(n) for n in _BASE])
+    monkeypatch.setattr(proof, "head_index_rules", lambda: [_named(n) for n in _HEAD_RULES])
+    monkeypatch.setattr(proof, "layer_index_forms", lambda *a, **k: [_named("dW1")])
+    got = [r.name for r in proof.prove_symbolic(numeric.Network(None, ("tanh",), **kw)).rules]
+    base = _BASE if kw.get("head", "sigmoid-bce") == "sigmoid-bce" else _BASE[:-1]
+    assert got == base + extra
