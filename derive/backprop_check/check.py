@@ -322,7 +322,7 @@ def _first_call_checks(res: CaseResult, chk: _Checker, report: BackpropReport) -
                 else "returns gradients of the wrong shapes")
         pairs = ", taking a list of (W, b) pairs" if other.params_as == "pairs" else ""
         raise InputError(f"backward looks like {other.describe()}{pairs}: with {chk.layout.option_text()} it "
-                         f"gives {what}; pass {other.option_text()}")
+                         f"{what}; pass {other.option_text()}")
     report.returns_dZ = all(k in res.output for k in DZS)
     if res.error is None and not res.mutated and not res.skipped:
         again = run_case(chk.caller, res.case, res.ref, rtol=chk.rtol, layout=chk.layout)

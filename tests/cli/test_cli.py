@@ -10,6 +10,7 @@ import pytest
 from derive.cli import main
 
 
+@pytest.mark.slow
 def test_verify_runs_and_passes(capsys):
     code = main(["verify", "--f", "tanh", "--g", "relu"])
     out, err = capsys.readouterr()

@@ -67,6 +67,7 @@ def test_help_exits_0(capsys):
     assert "check-backprop" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly():
     """``backprop-derive check-backprop ... | head -1``: no BrokenPipeError, the verdict kept."""
     code = (
