@@ -22,11 +22,16 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from derive.backprop_check.layout import DTYPES, LAYOUTS, PARAMS_AS
 from derive.cli import options
 from numeric.errors import InputError
 
 __all__ = ["register", "load_target", "run"]
+
+# the choices of derive.backprop_check.layout, spelled here so that building the parser
+# (--help) imports no sympy; tests/cli/test_check_backprop_cli.py keeps them equal
+LAYOUTS = ("columns", "rows", "linear")
+PARAMS_AS = ("dict", "pairs")
+DTYPES = ("float64", "float32")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -89,3 +89,14 @@ def test_the_console_script_pipes_into_head_quietly(modules):
     proc = subprocess.run(f"{sys.executable} -m derive check-backprop nan_grad:backward --max-examples 0 | head -1",
                           shell=True, capture_output=True, text=True, timeout=120, cwd=modules)
     assert proc.stdout.startswith("check_backprop(backward)") and proc.stderr == ""
+
+
+def test_the_cli_choices_are_the_librarys_and_help_loads_no_sympy():
+    import derive.backprop_check.layout as layout
+    import derive.cli.check_backprop as cli
+
+    assert (cli.LAYOUTS, cli.PARAMS_AS, cli.DTYPES) == (layout.LAYOUTS, layout.PARAMS_AS, layout.DTYPES)
+    code = "import sys; from derive.cli.main import build_parser; build_parser(); print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
