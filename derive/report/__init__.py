@@ -1,5 +1,9 @@
 """LaTeX derivation reports: collect (derive, prove, check), render, build.
 
+``reports/NAME.tex`` and ``reports/NAME.pdf`` carry one digest;
+:func:`read_pair` checks that they belong together and refuses a pair an
+interrupted run left mixed.
+
 Example:
     >>> from derive.report import collect_network, render_network
     >>> tex = render_network(collect_network(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)]))
@@ -13,6 +17,7 @@ from derive.report.build import LatexBuildError, ReportError, build_pdf, latexmk
 from derive.report.escape import latex_escape
 from derive.report.latex import render_network
 from derive.report.network import NetworkReport, collect_network, report_name
+from derive.report.pair import Pair, StaleReportError, read_pair, sweep_stale
 
 __all__ = [
     "collect_network",
@@ -25,4 +30,8 @@ __all__ = [
     "latex_escape",
     "ReportError",
     "LatexBuildError",
+    "read_pair",
+    "Pair",
+    "StaleReportError",
+    "sweep_stale",
 ]

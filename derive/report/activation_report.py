@@ -73,9 +73,8 @@ def render_activation(report: Any, text: str) -> str:
         report: what :func:`derive.activation_check.check` returned.
         text: the user's text of the activation (printed escaped).
     """
-    from derive.report.latex import _align, caption_table, document
+    from derive.report.layout import align as _align, caption_table, document, sci
     from derive.report.plots import activation_panels, figure
-    from derive.report.sections import sci
 
     body: list[str] = []
     warnings = _warnings(report)

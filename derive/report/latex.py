@@ -28,7 +28,8 @@ from derive.report.errata import bce_terms
 from derive.report.escape import latex_escape
 from derive.report.matrix_chain import MatrixChain
 from derive.report.network import NetworkReport
-from derive.report.texprint import Grad, align_rows, tex, tex_shape, tex_shapes
+from derive.report.layout import PREAMBLE, WIDTH, align as _align, caption_table, document
+from derive.report.texprint import Grad, tex, tex_shape, tex_shapes
 from derive.steps import Derivation
 
 __all__ = [
@@ -43,33 +44,6 @@ __all__ = [
     "caption_table",
 ]
 
-_WIDTH = 62  # glyphs per displayed line before it is broken
-
-PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
-\usepackage[T1]{fontenc}
-\usepackage{lmodern}
-\usepackage[margin=2.2cm]{geometry}
-\usepackage{amsmath,amssymb}
-\usepackage{booktabs}
-\usepackage{array}
-\usepackage{graphicx}
-\usepackage{xcolor}
-\usepackage{caption}
-\usepackage{pgfplots}
-\pgfplotsset{compat=1.18}
-\usepackage[hidelinks,pdfcreator={backprop-derive},pdfproducer={backprop-derive}]{hyperref}
-\ifdefined\pdftrailerid\pdftrailerid{}\fi
-\newcommand{\checked}[1]{\par\noindent{\small\textit{Checked:} #1}\par\smallskip}
-\newcommand{\fitline}[1]{\resizebox{\ifdim\width>0.8\linewidth 0.8\linewidth\else\width\fi}{!}{$\displaystyle #1$}}
-\newcommand{\ok}{\textcolor{green!45!black}{\textbf{ok}}}
-\newcommand{\failed}{\textcolor{red!75!black}{\textbf{FAILED}}}
-\setlength{\parindent}{0pt}
-\setlength{\parskip}{0.45em}
-\allowdisplaybreaks
-\setcounter{tocdepth}{1}
-"""
-
-
 # ------------------------------------------------------------------ helpers
 def _t(text: str) -> str:
     """Escaped plain text."""
@@ -78,36 +52,6 @@ def _t(text: str) -> str:
 
 def _mark(ok: bool | None) -> str:
     return r"\ok{}" if ok else r"\failed{}"
-
-
-def document(title: str, body: Iterable[str], *, pdf_title: str = "", subject: str = "", keywords: str = "") -> str:
-    """Wrap body parts in the preamble; ``title`` is LaTeX (escape first);
-    ``pdf_title``, ``subject`` and ``keywords`` (escaped text) go into the PDF metadata."""
-    meta = (
-        f"\\hypersetup{{pdftitle={{{pdf_title}}}, pdfsubject={{{subject}}}, pdfkeywords={{{keywords}}}, "
-        "pdfauthor={backprop-derive}}\n"
-    )
-    head = PREAMBLE + meta + f"\\title{{{title}}}\n\\author{{backprop-derive}}\n\\date{{}}\n"
-    return head + "\\begin{document}\n\\maketitle\n\n" + "\n\n".join(body) + "\n\n\\end{document}\n"
-
-
-def caption_table(caption: str, label: str, tabular: str) -> str:
-    """A table that stays where it is written, with its caption above and a label."""
-    return (
-        "\\begin{center}\\small\n"
-        f"\\captionof{{table}}{{{caption}}}\\label{{{label}}}\n{tabular}\n\\end{{center}}"
-    )
-
-
-def _align(rows: Sequence[tuple[str, Any, str | None]]) -> str:
-    """An ``align*`` of ``(lhs, rhs, tag)`` rows; an empty lhs continues the chain."""
-    out: list[str] = []
-    for lhs, rhs, tag in rows:
-        lines = align_rows(lhs, rhs, width=_WIDTH)
-        if tag:
-            lines[-1] += f" \\tag*{{{tag}}}"
-        out.extend(lines)
-    return "\\begin{align*}\n  " + " \\\\\n  ".join(out) + "\n\\end{align*}"
 
 
 def cost_tex(y: Any, a: Any, *, sums: str = "") -> str:

@@ -17,6 +17,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from derive.proof.index_form import INDEX_CHECK_SHAPE
 from derive.report.errata import Erratum
 from derive.report.escape import latex_escape
+from derive.report.layout import align, caption_table, sci
 from derive.report.network import NetworkReport
 from derive.report.plots import activation_panels, figure, sweep_plot
 from derive.report.texprint import tex
@@ -33,25 +34,8 @@ def _mark(ok: bool | None) -> str:
     return r"\ok{}" if ok else r"\failed{}"
 
 
-def sci(x: float | str) -> str:
-    """``1e-09`` -> ``10^{-9}``; ``2.5e-7`` -> ``2.5 \\times 10^{-7}`` (math mode body)."""
-    x = float(x)
-    if x == 0:
-        return "0"
-    mant, exp = f"{x:.1e}".split("e")
-    if mant in ("1.0", "-1.0"):
-        return ("-" if mant.startswith("-") else "") + f"10^{{{int(exp)}}}"
-    return f"{mant}\\times 10^{{{int(exp)}}}"
-
-
 def _g(name: str) -> str:
     return tex(MatrixSymbol(name, 1, 1))
-
-
-def _caption_table(caption: str, label: str, tabular: str) -> str:
-    from derive.report.latex import caption_table
-
-    return caption_table(caption, label, tabular)
 
 
 # ------------------------------------------------------------ verification
@@ -60,7 +44,7 @@ def _proof_table(report: NetworkReport) -> str:
     for p in report.proofs:
         dims = ", ".join(str(v) for v in p.shape.values())
         rows.append(f"  $({dims})$ & {p.entries} & {_mark(p.ok)} \\\\")
-    return _caption_table(
+    return caption_table(
         "Level 1: the exact proofs, one per shape $(d, n, p, q, m)$; entries compared over all six gradients.",
         "tab:level1",
         "\\begin{tabular}{@{}lrl@{}}\\toprule\n  $(d, n, p, q, m)$ & entries compared & result \\\\\\midrule\n"
@@ -77,7 +61,7 @@ def _numeric_table(report: NetworkReport) -> str:
         lines.append(f"  ${_g(gname)}$ & " + " & ".join(cells) + " \\\\")
     tol = " & ".join(f"${sci(TOLERANCES[c])}$" for c in comparisons)
     head = " & ".join(_t(c) for c in comparisons)
-    return _caption_table(
+    return caption_table(
         "Level 3: for each gradient, whether the max-norm relative error stays below the tolerance at every "
         "shape. The errors themselves are rounding-sized and their last digits depend on the BLAS kernel and "
         "thread count, so they are not printed here (\\texttt{backprop-derive verify} prints them).",
@@ -150,11 +134,9 @@ def render_erratum(e: Erratum, number: int) -> str:
     out = [f"\\subsection{{{_t(e.title)}: {e.verdict}}}"]
     out.append(f"As printed: \\texttt{{{_t(e.printed)}}}")
     if e.printed_expr is not None and e.correct_expr is not None:
-        from derive.report.latex import _align
-
-        out.append(_align([("\\text{printed}", e.printed_expr, None), ("\\text{correct}", e.correct_expr, None)]))
+        out.append(align([("\\text{printed}", e.printed_expr, None), ("\\text{correct}", e.correct_expr, None)]))
     rows = "\n".join(f"  {_t(k)} & \\texttt{{{_t(v)}}} \\\\" for k, v in e.evidence)
-    out.append(_caption_table(
+    out.append(caption_table(
         f"Erratum {number}: what the project computes.", f"tab:erratum-{number}",
         "\\begin{tabular}{@{}>{\\raggedright\\arraybackslash}p{0.56\\linewidth}"
         ">{\\raggedright\\arraybackslash}p{0.38\\linewidth}@{}}\\toprule\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from derive.report.escape import latex_escape
 from derive.report.figures import fmt
+from derive.report.layout import caption_table, sci
 from derive.report.plots import figure, line_plot
 from derive.train import FD_TOL, SAME_TOL, TrainingResult
 
@@ -25,8 +26,6 @@ def _mark(ok: bool) -> str:
 
 
 def _pow(x: float) -> str:
-    from derive.report.sections import sci
-
     return sci(x)
 
 
@@ -72,8 +71,6 @@ def render_training(result: TrainingResult) -> str:
         f"  \\midrule tolerance & & & ${_pow(SAME_TOL)}$ & ${_pow(FD_TOL)}$ & ${_pow(FD_TOL)}$ \\\\\n"
         "\\bottomrule\\end{tabular}"
     )
-    from derive.report.latex import caption_table
-
     same = result.max_loss_diff <= SAME_TOL * max(1.0, max(result.loss_derived))
     return "\n\n".join([
         "\\section{Training on handwritten digits}\\label{sec:training}",

@@ -160,7 +160,7 @@ def test_matrix_chain_negative_control():
 
 
 def test_small_report_renders_deterministically_and_passes():
-    kwargs = dict(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)])
+    kwargs = dict(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)], training=False)
     first = collect_network("tanh", "relu", **kwargs)
     second = collect_network("tanh", "relu", **kwargs)
     assert first.ok, first.failures()
@@ -267,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
 def test_report_command_writes_tex_with_progress(tmp_path, monkeypatch, capsys):
     import derive.report.network as network
 
-    small = collect_network(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)])
+    small = collect_network(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)], training=False)
 
     def fake(f, g, *, seed, progress):
         for stage in ("derive", "prove", "check"):
@@ -287,7 +287,7 @@ def test_report_command_writes_tex_with_progress(tmp_path, monkeypatch, capsys):
 def test_report_command_failed_check_writes_nothing(tmp_path, monkeypatch, capsys):
     import derive.report.network as network
 
-    small = collect_network(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)])
+    small = collect_network(proof_shapes=[(1, 1, 1, 1, 2)], numeric_shapes=[(2, 2, 2, 1, 3)], training=False)
     small.proofs[0].failures.append(("dW1", (0, 0), "residual 1"))
     monkeypatch.setattr(network, "collect_network", lambda *a, **k: small)
     (tmp_path / "network-swish-leaky_relu.tex").write_text("earlier")
