@@ -62,7 +62,7 @@ from derive.activation_check.domain import _interior_singularities
 from derive.activation_check.claim import _claim_numpy, _claim_symbolic
 from derive.activation_check.mpref import _evaluate, _mp_function, _Ref, _Reference  # noqa: F401 - _evaluate, _mp_function: tests
 from derive.activation_check.network_check import _network
-from derive.activation_check.numpy_audit import _check_callable, _scale
+from derive.activation_check.numpy_audit import _check_callable
 from derive.activation_check.output_form import _output_form, _piece_output_form  # a test patches _piece_output_form here
 from derive.activation_check.pieces import (  # noqa: F401 - benchmarks/ clear _SIMPLE_CACHE
     _SIMPLE_CACHE,
@@ -304,8 +304,11 @@ def _overflow_warning(f_vals: Mapping[float, _Ref]) -> list[str]:
 
 
 def _unit(an: _Analysis) -> sp.Expr:
-    """A power of ten near f's scale (the median |f| over moderate inputs), or 1 within 1e-3..1e3."""
-    scale = _scale(an.f_ref, an.base)
+    """A power of ten near f's size (the largest finite |f| on an even grid from -8 to 8), or 1
+    when that lies within 1e-3..1e3."""
+    sizes = [abs(float(r.value)) for r in (an.f_ref(float(x)) for x in np.linspace(-8.0, 8.0, 33))
+             if r.in_float_range]
+    scale = max(sizes, default=1.0)
     if not (math.isfinite(scale) and scale > 0) or 1e-3 <= scale <= 1e3:
         return sp.Integer(1)
     return sp.Integer(10) ** int(round(math.log10(scale)))

@@ -28,7 +28,6 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derive.activation_check.mpref import _mp_function
 from derive.activation_check.pieces import _Split
 from derive.activation_check.results import Breakpoint
 from derive.activations import z
@@ -41,6 +40,19 @@ _MAX_EXACT_DEGREE = 12
 _SCAN = np.unique(np.concatenate([np.linspace(-10.0, 10.0, 401), np.logspace(-6, 8, 57), -np.logspace(-6, 8, 57)]))
 _STEPS = (mpmath.mpf("1e-10"), mpmath.mpf("1e-20"), mpmath.mpf("1e-30"))
 _DPS = 60
+
+
+_PLAIN_NAMESPACE = {
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+    "softplus": lambda x: mpmath.log1p(mpmath.exp(x)),
+    "Heaviside": lambda x, h0=0.5: mpmath.mpf(h0) if x == 0 else mpmath.mpf(1 if x > 0 else 0),
+}
+
+
+def _mp_plain(expr: sp.Expr) -> Callable[[Any], Any]:
+    """``expr`` for mpmath without saturation (exp(1e6) is a number, never 0 or inf), so
+    that no zero or pole appears where there is none."""
+    return sp.lambdify(z, expr, modules=[_PLAIN_NAMESPACE, "mpmath"])
 
 
 def _guards(expr: sp.Expr) -> list[sp.Expr]:
@@ -90,7 +102,7 @@ def _exact_roots(guard: sp.Expr) -> list[sp.Expr] | None:
 
 def _scan_roots(guard: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
     """Zeros of ``guard`` on (lo, hi): sign changes on a fixed grid, refined by bisection."""
-    fn = _mp_function(guard)
+    fn = _mp_plain(guard)
 
     def value(x: Any) -> Any:
         try:
@@ -231,7 +243,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def _classify(piece: sp.Expr, dpiece: sp.Expr, p: sp.Expr) -> Breakpoint | None:
     """What happens at p inside one smooth piece (None: nothing, f is smooth there)."""
-    f, d = _mp_function(piece), _mp_function(dpiece)
+    f, d = _mp_plain(piece), _mp_plain(dpiece)
     with mpmath.workdps(_DPS):
         P = mpmath.mpf(sp.N(p, _DPS))
         left, right = _approach(f, P, -1), _approach(f, P, +1)
