@@ -7,7 +7,7 @@ import sympy as sp
 
 import derive
 from derive.activations import sigmoid
-from derive.chain import Network, derive_backward, derive_forward
+from derive.chain import SymbolicNetwork, derive_backward, derive_forward
 from derive.matrix import plain
 from derive.steps import Derivation, scalar_equal
 
@@ -81,8 +81,8 @@ def test_shape_table():
 
 
 def test_any_depth_gives_a_chain_of_rules():
-    net = Network(("d", "h1", "h2", "h3", "q"), ("f", "g", "h"))
+    net = SymbolicNetwork(("d", "h1", "h2", "h3", "q"), ("f", "g", "h"))
     names = [str(s.lhs) for s in derive_backward(net).steps]
     assert names[0] == "dZ4" and names[-1] == "db1" and "dZ2" in names
     with pytest.raises(ValueError, match="hidden layers need as many activations"):
-        Network(("d", "n", "q"), ("f", "g"))
+        SymbolicNetwork(("d", "n", "q"), ("f", "g"))

@@ -8,7 +8,7 @@ import pytest
 from sympy.matrices.expressions import HadamardProduct
 
 import derive
-from derive.chain import Network, derive_backward
+from derive.chain import SymbolicNetwork, derive_backward
 from derive.matrix import Apply, Ones
 from derive.proof.exact import PROOF_SHAPES, prove_exact
 from derive.steps import Derivation, Step
@@ -71,7 +71,7 @@ def test_missing_transpose_fails(shape):
 
 
 def test_deeper_network_proves():
-    r = prove_exact((2, 1, 2, 2, 1, 2), Network(("d", "n", "p", "r", "q"), ("f", "g", "h")))
+    r = prove_exact((2, 1, 2, 2, 1, 2), SymbolicNetwork(("d", "n", "p", "r", "q"), ("f", "g", "h")))
     assert r.ok, str(r)
 
 
