@@ -51,9 +51,9 @@ def document(title: str, body: Iterable[str], *, pdf_title: str = "", subject: s
 
 def caption_table(caption: str, label: str, tabular: str) -> str:
     """A table that stays where it is written, with its caption above and a label."""
-    return (
-        "\\begin{center}\\small\n"
-        f"\\captionof{{table}}{{{caption}}}\\label{{{label}}}\n{tabular}\n\\end{{center}}"
+    return (  # the minipage keeps the caption on the page of its table
+        "\\begin{center}\\begin{minipage}{\\linewidth}\\centering\\small\n"
+        f"\\captionof{{table}}{{{caption}}}\\label{{{label}}}\n{tabular}\n\\end{{minipage}}\\end{{center}}"
     )
 
 
