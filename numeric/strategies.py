@@ -34,6 +34,7 @@ from hypothesis.extra import numpy as hnp
 
 from numeric.activations import ACTIVATIONS, get_activation
 from numeric.compare import kink_distance
+from numeric.description import HEADS, Network
 
 __all__ = [
     "Problem",
@@ -45,6 +46,7 @@ __all__ = [
     "activations",
     "activation_points",
     "ACTIVATION_PARAM_RANGES",
+    "networks",
 ]
 
 
@@ -236,3 +238,43 @@ def activation_points(
     if not avoid:
         return base
     return base.filter(lambda x: all(abs(x - b) > margin * max(1.0, abs(b)) for b in avoid))
+
+
+def networks(
+    *, heads: tuple[str, ...] = HEADS, max_depth: int = 5, max_width: int = 4, l2: bool = True,
+    analytic_only: bool = False,
+) -> st.SearchStrategy[Network]:
+    """:class:`numeric.Network` descriptions with small concrete widths: any of
+    ``heads``, depth 1 to ``max_depth``, hidden activations drawn as a pair and
+    cycled over the layers, either reduction and MSE convention, and (with
+    ``l2``) weight decay under either convention.  Draw the arrays with
+    :func:`numeric.compare.draw_network_problem`.
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(networks(heads=("softmax-ce",), max_depth=2))
+        ... def test(net):
+        ...     assert net.widths[-1] >= 2
+    """
+    _check_bounds(max_depth=max_depth, max_width=max_width)
+    unknown = [h for h in heads if h not in HEADS]
+    if unknown or not heads:
+        raise ValueError(f"heads must be a non-empty subset of {HEADS}; got {heads!r}")
+    if "softmax-ce" in heads and max_width < 2:
+        raise ValueError("softmax-ce needs max_width >= 2 (q >= 2)")
+
+    @st.composite
+    def build(draw: Any) -> Network:
+        head = draw(st.sampled_from(heads))
+        depth = draw(st.integers(1, max_depth))
+        f, g = draw(activation_pairs(analytic_only=analytic_only))
+        widths = draw(st.lists(st.integers(1, max_width), min_size=depth, max_size=depth))
+        q = draw(st.integers(2 if head == "softmax-ce" else 1, max_width))
+        return Network(
+            widths=(*widths, q), activations=tuple((f, g)[i % 2] for i in range(depth - 1)), head=head,
+            reduction=draw(st.sampled_from(("mean", "sum"))), mse=draw(st.sampled_from(("half", "torch"))),
+            l2=draw(st.sampled_from((0.0, 0.05, 1.0))) if l2 else 0.0,
+            l2_convention=draw(st.sampled_from(("lambda/2m", "lambda/2"))),
+        )
+
+    return build()

@@ -178,3 +178,27 @@ def test_softmax_cost_is_stable_for_huge_logits():
     assert J == pytest.approx(2000.0, rel=1e-12)  # log-sum-exp: 1000 - (-1000) per column, mean over 2
     G = numeric.backward(P, X, Y, network=net)
     assert all(np.isfinite(v).all() for v in G.values())
+
+
+# ------------------------------------------------------------ the public strategy
+from hypothesis import given, settings  # noqa: E402
+
+from numeric.strategies import networks  # noqa: E402
+
+
+@settings(max_examples=15)
+@given(networks(max_depth=4))
+def test_drawn_networks_run_forward_and_backward(net):
+    P, X, Y = draw_network_problem(net, 3, seed=0)
+    G = numeric.backward(P, X, Y, network=net)
+    assert sorted(G) == sorted(net.gradient_names())
+    assert net.head != "softmax-ce" or net.widths[-1] >= 2
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"heads": ("softmax",)}, "non-empty subset"),
+                                               ({"max_depth": 0}, "max_depth must be a positive int"),
+                                               ({"heads": ("softmax-ce",), "max_width": 1}, "max_width >= 2")],
+                         ids=["head", "depth", "width"])
+def test_network_strategy_validates_its_bounds(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        networks(**kwargs)
