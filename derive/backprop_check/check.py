@@ -14,17 +14,8 @@ it becomes a finding, never the checker's end.  Its arrays come in the
 user's layout (:mod:`derive.backprop_check.layout`: ``columns``, ``rows``,
 ``linear``; parameters as a dict or ``(W, b)`` pairs) and dtype.
 
-Hypothesis draws each example's shape (every size from 1, q up to 3), a seed
-for its values, a weight scale and a shift of b3 that makes the outputs very
-confident; the values come from :func:`numeric.compare.draw_problem` with that
-seed, which keeps pre-activations away from kinks.  Drawing a seed rather than
-every float keeps the search and shrinking fast (well under a second), and a
-case is reproducible from the shape and seed the report prints.  The search is
-derandomised (seeded by ``seed``), uses no example database, and is bounded by
-``max_examples`` and ``time_limit``.  Called from inside a
-running hypothesis test (where a nested search is not allowed), or without
-hypothesis installed, it falls back to seeded random draws and a greedy
-shape reduction; the report says which one ran.
+The search after the probes and its shrinking are in
+:mod:`derive.backprop_check.search`.
 
 Pre-activations are kept ``kink_margin`` away from the kinks of relu and
 leaky_relu, so implementations that differ only in the derivative AT the kink
@@ -46,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import time
 from typing import Any, Callable
 
@@ -66,6 +56,7 @@ from derive.backprop_check.localise import (
     run_case,
 )
 from derive.backprop_check.result import BackpropReport, summarise
+from derive.backprop_check.search import search
 from derive.backprop_check.sandbox import InProcess, Sandbox, open_caller
 from derive.lambdified import gradient_function
 from numeric.errors import InputError, UnknownActivationError
@@ -86,8 +77,6 @@ PROBES: tuple[tuple[str, tuple[int, int, int, int, int], float], ...] = (
     ("confident outputs A3 ~ 0", (4, 3, 5, 2, 6), -30.0),
     ("saturated A3 = 1.0", (2, 3, 2, 1, 5), 40.0),
 )
-_OFFSETS = (0.0, 30.0, -30.0, 40.0)
-_SCALES = (1.0, 0.5, 2.0)
 # |yours - truth| <= rtol * S, S the entry's rounding bound in units of eps: about 4500 eps of the dtype
 # the code runs in (float64: 1e-12; float32: 4096 * 2**-23 ~ 4.9e-4).  Correct code stays below ~10 eps.
 DEFAULT_RTOL = {"float64": 1e-12, "float32": 4096 * 2.0**-23}
@@ -257,7 +246,7 @@ def check_backprop(
         if at_kinks:
             results.append(chk.run(_kink_case(chk, seed)))
             report.probes.append("pre-activations at the kinks")
-        search_result, report.examples, report.search = _search(chk, max_examples, max_size, seed, time_limit)
+        search_result, report.examples, report.search = search(chk, max_examples, max_size, seed, time_limit)
     failing = [r for r in results if not r.ok]
     if search_result is not None:
         failing.append(search_result)
@@ -350,102 +339,3 @@ def _kink_case(chk: _Checker, seed: int) -> Case:
         P[W][0, :] = 0.0
         P[b][0, :] = 0.0
     return chk._in_dtype(Case('probe "pre-activations at the kinks"', P, base.X, base.Y))
-
-
-def _search(chk: _Checker, max_examples: int, max_size: int, seed: int,
-            time_limit: float) -> tuple[CaseResult | None, int, str]:
-    """A failing case, as small as shrinking makes it (None when none was found)."""
-    if max_examples == 0:
-        return None, 0, "search"
-    if chk.caller.stopped:
-        return None, 0, "search (not run: backward was stopped)"
-    try:
-        import hypothesis
-    except ImportError:
-        return _fallback(chk, max_examples, max_size, seed, time_limit, "hypothesis is not installed")
-    if hypothesis.currently_in_test_context():
-        return _fallback(chk, max_examples, max_size, seed, time_limit,
-                         "called inside a hypothesis test, where a nested search is not allowed")
-    return _hypothesis_search(chk, max_examples, max_size, seed, time_limit)
-
-
-def _hypothesis_search(chk: _Checker, max_examples: int, max_size: int, seed: int,
-                       time_limit: float) -> tuple[CaseResult | None, int, str]:
-    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-    from hypothesis import strategies as st
-    from hypothesis.errors import HypothesisException, NoSuchExample
-
-    sizes = st.integers(1, max_size)
-    strategy = st.tuples(sizes, sizes, sizes, st.integers(1, 3), sizes, st.integers(0, 2**32 - 1),
-                         st.sampled_from(_SCALES), st.sampled_from(_OFFSETS))
-    deadline, count, late = time.perf_counter() + time_limit, [0], [False]
-
-    def fails(t: tuple[Any, ...]) -> bool:
-        key = (t[:5], t[5], t[6], t[7], "", None)
-        if key in chk.memo:
-            return not chk.memo[key].ok
-        if chk.caller.stopped:
-            return False  # timed out or died: no more calls (the report says so)
-        if time.perf_counter() > deadline:
-            late[0] = True
-            return False  # out of time: new examples count as passing (answers stay repeatable)
-        count[0] += 1
-        return not chk.run(chk.case(t[:5], seed=t[5], scale=t[6], offset=t[7], label="hypothesis example")).ok
-
-    conf = settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
-                    phases=(Phase.generate, Phase.shrink), verbosity=Verbosity.quiet, print_blob=False,
-                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-    try:
-        t = find(strategy, fails, settings=conf, random=random.Random(seed))
-    except NoSuchExample:
-        return None, count[0], _stopped("hypothesis", late[0], time_limit)
-    except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
-        return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
-    res = chk.memo[(t[:5], t[5], t[6], t[7], "", None)]
-    return res, count[0], _stopped("hypothesis", late[0], time_limit)
-
-
-def _stopped(engine: str, late: bool, time_limit: float) -> str:
-    """The search's name; when ``time_limit`` stopped it, said loudly."""
-    return f"{engine} (stopped by time_limit = {time_limit:g} s: raise it to search further)" if late else engine
-
-
-def _fallback(chk: _Checker, max_examples: int, max_size: int, seed: int, time_limit: float,
-              why: str) -> tuple[CaseResult | None, int, str]:
-    """Seeded random draws, then greedy shape reduction of the first failure."""
-    rng = np.random.default_rng(seed)
-    deadline = time.perf_counter() + time_limit
-    label = f"seeded random ({why})"  # rendered "N seeded random examples (why)"
-    for i in range(max_examples):
-        shape = (*rng.integers(1, max_size + 1, 3), int(rng.integers(1, 4)), int(rng.integers(1, max_size + 1)))
-        res = chk.run(chk.case(shape, seed=seed + 1000 + i, offset=_OFFSETS[i % len(_OFFSETS)],
-                               label="random example"))
-        if not res.ok:
-            return _greedy_shrink(chk, res, deadline), i + 1, label
-        if time.perf_counter() > deadline:
-            return None, i + 1, f"seeded random (stopped by time_limit = {time_limit:g} s; {why})"
-    return None, max_examples, label
-
-
-def _greedy_shrink(chk: _Checker, res: CaseResult, deadline: float) -> CaseResult:
-    best = res
-    improved = True
-    while improved and time.perf_counter() < deadline:
-        improved = False
-        shape = list(best.case.shape)
-        for i, size in enumerate(shape):
-            for smaller in sorted({1, size // 2, size - 1} - {0, size}):
-                trial_shape = shape[:i] + [smaller] + shape[i + 1:]
-                for s in (best.case.seed or 0, 0, 1):
-                    for offset in sorted({0.0, best.case.offset}, key=abs):
-                        trial = chk.run(chk.case(trial_shape, seed=s, offset=offset, label="reduced example"))
-                        if not trial.ok:
-                            best, improved = trial, True
-                            break
-                    if improved:
-                        break
-                if improved:
-                    break
-            if improved:
-                break
-    return best

@@ -1,8 +1,9 @@
 """Where and how a hand-written backprop goes wrong.
 
-:func:`run_case` calls a user's ``backward(params, X, Y)`` on one problem and
-compares every gradient (and dZ, when returned) with the derived truth;
-:func:`diagnose` then explains each wrong one.  The explanations come from a
+:func:`run_case` (in :mod:`derive.backprop_check.run`, re-exported here) calls a
+user's ``backward(params, X, Y)`` on one problem and compares every gradient
+(and dZ, when returned) with the derived truth; :func:`diagnose` then
+explains each wrong one.  The explanations come from a
 table, tried in order:
 
 * shape: the truth transposed, a sum without ``keepdims``, a bias gradient
@@ -34,18 +35,15 @@ Example:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from numeric.compare import GRAD_NAMES, relative_error
+from numeric.compare import relative_error
 
 from derive.backprop_check.known_bugs import variants
-from derive.backprop_check.layout import Layout, Unreadable
 from derive.backprop_check.reference import Case, Reference, make_case
-from derive.backprop_check.sandbox import InProcess
+from derive.backprop_check.run import DZS, GRADS, CaseResult, Finding, _as_array, _is_bad, _scalar, run_case
 
 __all__ = [
     "GRADS",
@@ -60,8 +58,6 @@ __all__ = [
     "diagnose",
 ]
 
-GRADS: tuple[str, ...] = GRAD_NAMES  # dW1 db1 dW2 db2 dW3 db3
-DZS: tuple[str, ...] = ("dZ3", "dZ2", "dZ1")
 FORMULAS: dict[str, str] = {
     "dZ3": "dZ3 = A3 - Y",
     "dW3": "dW3 = dZ3 A2^T / m",
@@ -74,150 +70,9 @@ FORMULAS: dict[str, str] = {
     "db1": "db1 = sum(dZ1, axis=1, keepdims) / m",
 }
 _PREV = {1: "X", 2: "A1", 3: "A2"}
-_UNDERFLOW = 1e-290  # differences below this are underflow (values near the smallest normal), not errors
-
-
-# ------------------------------------------------------------------ findings
-@dataclass
-class Finding:
-    """What is wrong with one gradient (or dZ, or the call itself: ``name`` "backward").
-
-    Attributes:
-        kind: short tag (``"missing 1/m"``, ``"transposed"``, ``"keepdims"``,
-            ``"sign flipped"``, ``"stale cache"``...).
-        message: one readable sentence.
-        worst: up to three ``(index, yours, truth)`` of the largest errors.
-        rel_error: max-norm relative error (``inf`` for a wrong shape).
-        case: the case it was seen on.
-    """
-
-    name: str
-    kind: str
-    message: str
-    worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
-    rel_error: float = math.inf
-    case: Case | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "kind": self.kind, "message": self.message,
-            "worst": [{"index": list(i), "yours": y, "truth": t} for i, y, t in self.worst],
-            "rel_error": None if math.isinf(self.rel_error) else self.rel_error,
-            "case": None if self.case is None else {"label": self.case.label, "shape": list(self.case.shape),
-                                                     "seed": self.case.seed, "offset": self.case.offset},
-        }
-
-
-@dataclass
-class CaseResult:
-    """The user's backward on one case: what it returned and what is wrong."""
-
-    case: Case
-    ref: Reference
-    output: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    unusable: str | None = None
-    mutated: list[str] = field(default_factory=list)
-    bad: list[str] = field(default_factory=list)
-    convention: list[str] = field(default_factory=list)
-    issue: Finding | None = None
-    findings: dict[str, Finding] = field(default_factory=dict)
-    layout: Layout = field(default_factory=Layout)
-    error_kind: str = ""
-    where: str = ""
-    skipped: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """No problem found (a case never run, after the call limit stopped the checker, counts as none)."""
-        return self.skipped or (self.error is None and self.unusable is None and self.issue is None and not self.mutated
-                and not self.bad)
-
-
-def _as_array(value: Any) -> np.ndarray | None:
-    try:
-        arr = np.asarray(value)
-    except Exception:  # noqa: BLE001 - ragged lists and other junk
-        return None
-    return arr if arr.dtype.kind in "biuf" else None
-
-
-def _is_bad(value: Any, truth: np.ndarray, scale: np.ndarray, rtol: float) -> bool:
-    arr = _as_array(value)
-    if arr is None or arr.shape != truth.shape or not np.all(np.isfinite(arr)):
-        return True
-    return bool(np.any(np.abs(arr.astype(np.float64) - truth) > rtol * scale + _UNDERFLOW))
-
-
-def run_case(backward: Callable[..., Any] | Any, case: Case, ref: Reference, *, rtol: float = 1e-12,
-             layout: Layout | None = None) -> CaseResult:
-    """Call ``backward`` on the case's arrays (in ``layout``) and compare with ``ref``.
-
-    ``backward`` is a plain function (called in this process) or a caller
-    with a ``call`` method (a :class:`~derive.backprop_check.sandbox.Sandbox`).
-    Whatever the function does (raises, exits, returns junk) is recorded,
-    never raised.
-    """
-    layout = layout or Layout()
-    res = CaseResult(case, ref, layout=layout)
-    caller = backward if hasattr(backward, "call") else InProcess(backward)
-    params, X, Y, names = layout.to_user(case.params, case.X, case.Y)
-    call = caller.call(params, X, Y, names)
-    if call.kind == "skipped":
-        res.skipped = True
-        return res
-    if call.kind != "ok":
-        res.error, res.error_kind, res.where = call.error, call.kind, call.where
-        return res
-    res.mutated = list(call.mutated)
-    try:
-        out = layout.read(call.output, len(case.params) // 2)
-    except Unreadable as exc:
-        res.unusable = str(exc)
-        return res
-    res.raw = dict(out)
-    res.output = {k: layout.from_user(k, v, ref.truth[k].shape) if isinstance(v, np.ndarray) and k in ref.truth
-                  else v for k, v in out.items()}
-    out = res.output
-    misshaped = {k for k, v in res.raw.items() if k in ref.truth and isinstance(v, np.ndarray)
-                 and not layout.fits(k, v.shape, ref.truth[k].shape)}
-    for name in GRADS + tuple(k for k in DZS if k in out):
-        if name not in out or name in misshaped or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
-            res.bad.append(name)
-    dz_bad = [k for k in res.bad if k.startswith("dZ")]
-    if dz_bad and len(dz_bad) == len([k for k in DZS if k in out]) and all(
-        _scalar(out[k], ref.truth[k], ref.scale[k], rtol) == 1.0 / case.shape[4] for k in dz_bad
-    ) and case.shape[4] > 1:
-        res.convention, res.bad = dz_bad, [k for k in res.bad if k not in dz_bad]
-    return res
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 # ------------------------------------------------------------------ explanations
-def _scalar(value: Any, truth: np.ndarray, scale: np.ndarray, rtol: float) -> float | None:
-    """``c`` when ``value`` is exactly ``c * truth`` with ``c`` not 1 (recognised
-    ratios snapped to their exact value), else None."""
-    G = _as_array(value)
-    if G is None or G.shape != truth.shape or not np.all(np.isfinite(G)):
-        return None
-    tt = float(np.sum(truth * truth))
-    if tt == 0.0:
-        return None
-    c = float(np.sum(G * truth)) / tt
-    off = float(np.max(np.abs(G - truth)))
-    if abs(c - 1.0) <= 1e-6 or float(np.max(np.abs(G - c * truth))) > 1e-6 * off + rtol * float(np.max(scale)):
-        return None
-    m = truth.shape[1] if truth.ndim == 2 else 1
-    for snap in (-1.0, float(m), 1.0 / m):
-        if abs(c - snap) <= 1e-9 * abs(snap):
-            return snap
-    return c
-
-
 def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str] | None:
     d, n, p, q, m = shape
     table: list[tuple[float, str, str]] = [(-1.0, "sign flipped", "the sign is flipped (exactly -1 times the truth)")]

@@ -25,7 +25,7 @@ import derive  # noqa: E402
 import derive.cli  # noqa: E402
 import numeric  # noqa: E402
 from derive.backprop_check.check import assert_backprop_ok, check_backprop  # noqa: E402
-from derive.cli.check_backprop import load_target, register  # noqa: E402
+from derive.cli.check_backprop import load_target  # noqa: E402
 from derive.backprop_check.localise import Case, Reference, run_case  # noqa: E402
 from numeric.errors import InputError, UnknownActivationError  # noqa: E402
 from numeric.strategies import problems  # noqa: E402

@@ -47,7 +47,7 @@ def row_major_backward(params, X, Y, *, f, g, layout, returns):
     A3 = sigmoid(mul(A2, params["W3"]) + params["b3"])
     m = X.shape[0]
     dZ3 = A3 - Y
-    grads = {}
+    grads, dZ_next = {}, dZ3
     for layer, dZ, A_prev in ((3, dZ3, A2), (2, None, A1), (1, None, X)):
         if layer < 3:
             back = dZ_next @ params[f"W{layer + 1}"].T if layout == "rows" else dZ_next @ params[f"W{layer + 1}"]

@@ -91,7 +91,7 @@ def test_the_users_exit_or_exception_is_a_finding_with_its_traceback(fn, kind, p
     assert not report.ok and report.findings["backward"].kind == kind, str(report)
     assert phrase in report.findings["backward"].message
     if kind != "bad return":
-        assert f"test_sandbox.py:" in report.findings["backward"].message  # the user's frame, not ours
+        assert "test_sandbox.py:" in report.findings["backward"].message  # the user's frame, not ours
 
 
 def test_a_hard_exit_ends_only_the_child_and_is_reported():

@@ -1,0 +1,127 @@
+"""The search for a failing case after the probes, and its shrinking.
+
+Hypothesis draws each example's shape (every size from 1, q up to 3), a seed
+for its values, a weight scale and a shift of b3 that makes the outputs very
+confident; shrinking gives the smallest failing shape.  Called inside a
+running hypothesis test (no nested search), or without hypothesis, a seeded
+random search and a greedy shape reduction run instead.  ``time_limit`` only
+stops the search, and the search's name then says so; once the user's code
+timed out or ended its process, no new example is run.
+
+``chk`` is the checker of :mod:`derive.backprop_check.check` (its ``run``,
+``case``, ``memo`` and ``caller``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import numpy as np
+
+from derive.backprop_check.run import CaseResult
+
+__all__ = ["OFFSETS", "SCALES", "search"]
+
+OFFSETS = (0.0, 30.0, -30.0, 40.0)
+SCALES = (1.0, 0.5, 2.0)
+
+
+def search(chk: Any, max_examples: int, max_size: int, seed: int,
+            time_limit: float) -> tuple[CaseResult | None, int, str]:
+    """A failing case, as small as shrinking makes it (None when none was found)."""
+    if max_examples == 0:
+        return None, 0, "search"
+    if chk.caller.stopped:
+        return None, 0, "search (not run: backward was stopped)"
+    try:
+        import hypothesis
+    except ImportError:
+        return _fallback(chk, max_examples, max_size, seed, time_limit, "hypothesis is not installed")
+    if hypothesis.currently_in_test_context():
+        return _fallback(chk, max_examples, max_size, seed, time_limit,
+                         "called inside a hypothesis test, where a nested search is not allowed")
+    return _hypothesis_search(chk, max_examples, max_size, seed, time_limit)
+
+
+def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
+                       time_limit: float) -> tuple[CaseResult | None, int, str]:
+    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import HypothesisException, NoSuchExample
+
+    sizes = st.integers(1, max_size)
+    strategy = st.tuples(sizes, sizes, sizes, st.integers(1, 3), sizes, st.integers(0, 2**32 - 1),
+                         st.sampled_from(SCALES), st.sampled_from(OFFSETS))
+    deadline, count, late = time.perf_counter() + time_limit, [0], [False]
+
+    def fails(t: tuple[Any, ...]) -> bool:
+        key = (t[:5], t[5], t[6], t[7], "", None)
+        if key in chk.memo:
+            return not chk.memo[key].ok
+        if chk.caller.stopped:
+            return False  # timed out or died: no more calls (the report says so)
+        if time.perf_counter() > deadline:
+            late[0] = True
+            return False  # out of time: new examples count as passing (answers stay repeatable)
+        count[0] += 1
+        return not chk.run(chk.case(t[:5], seed=t[5], scale=t[6], offset=t[7], label="hypothesis example")).ok
+
+    conf = settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
+                    phases=(Phase.generate, Phase.shrink), verbosity=Verbosity.quiet, print_blob=False,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    try:
+        t = find(strategy, fails, settings=conf, random=random.Random(seed))
+    except NoSuchExample:
+        return None, count[0], _stopped("hypothesis", late[0], time_limit)
+    except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
+        return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
+    res = chk.memo[(t[:5], t[5], t[6], t[7], "", None)]
+    return res, count[0], _stopped("hypothesis", late[0], time_limit)
+
+
+def _stopped(engine: str, late: bool, time_limit: float) -> str:
+    """The search's name; when ``time_limit`` stopped it, said loudly."""
+    return f"{engine} (stopped by time_limit = {time_limit:g} s: raise it to search further)" if late else engine
+
+
+def _fallback(chk: Any, max_examples: int, max_size: int, seed: int, time_limit: float,
+              why: str) -> tuple[CaseResult | None, int, str]:
+    """Seeded random draws, then greedy shape reduction of the first failure."""
+    rng = np.random.default_rng(seed)
+    deadline = time.perf_counter() + time_limit
+    label = f"seeded random ({why})"  # rendered "N seeded random examples (why)"
+    for i in range(max_examples):
+        shape = (*rng.integers(1, max_size + 1, 3), int(rng.integers(1, 4)), int(rng.integers(1, max_size + 1)))
+        res = chk.run(chk.case(shape, seed=seed + 1000 + i, offset=OFFSETS[i % len(OFFSETS)],
+                               label="random example"))
+        if not res.ok:
+            return _greedy_shrink(chk, res, deadline), i + 1, label
+        if time.perf_counter() > deadline:
+            return None, i + 1, f"seeded random (stopped by time_limit = {time_limit:g} s; {why})"
+    return None, max_examples, label
+
+
+def _greedy_shrink(chk: Any, res: CaseResult, deadline: float) -> CaseResult:
+    best = res
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        shape = list(best.case.shape)
+        for i, size in enumerate(shape):
+            for smaller in sorted({1, size // 2, size - 1} - {0, size}):
+                trial_shape = shape[:i] + [smaller] + shape[i + 1:]
+                for s in (best.case.seed or 0, 0, 1):
+                    for offset in sorted({0.0, best.case.offset}, key=abs):
+                        trial = chk.run(chk.case(trial_shape, seed=s, offset=offset, label="reduced example"))
+                        if not trial.ok:
+                            best, improved = trial, True
+                            break
+                    if improved:
+                        break
+                if improved:
+                    break
+            if improved:
+                break
+    return best
