@@ -94,7 +94,7 @@ AREAS: dict[str, dict[str, Any]] = {
         "files": ("derive/chain.py", "derive/heads.py", "derive/matrix.py", "derive/lambdified.py",
                   "derive/steps.py", "derive/scalar*.py", "derive/proof/*.py"),
         "tests": ("tests/core/test_strength_*.py", "tests/core/test_derivation.py", "tests/core/test_proof.py",
-                  "tests/core/test_gradients.py", "tests/core/test_*.py"),
+                  "tests/core/test_heads.py", "tests/core/test_gradients.py"),
         "per_file": {
             "derive/steps.py": ("tests/core/test_strength_matrix.py", "tests/core/test_strength_proof.py",
                                 "tests/core/test_derivation.py"),
@@ -102,7 +102,8 @@ AREAS: dict[str, dict[str, Any]] = {
                                  "tests/core/test_strength_*.py"),
             "derive/lambdified.py": ("tests/core/test_strength_lambdified.py", "tests/core/test_strength_heads.py",
                                      "tests/core/test_strength_*.py", "tests/core/test_gradients.py",
-                                     "tests/core/test_cross_autodiff.py"),
+                                     "tests/core/test_heads.py", "tests/core/test_cross_autodiff*.py",
+                                     "tests/core/test_network_property.py"),
             "derive/matrix.py": ("tests/core/test_strength_matrix.py", "tests/core/test_strength_*.py",
                                  "tests/core/test_derivation.py", "tests/core/test_gradients.py",
                                  "tests/core/test_proof.py"),
@@ -410,7 +411,7 @@ def _stop(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[str, float, str]:
+def _run(cmd: list[str], cwd: Path, timeout: float, keep: bool = False) -> tuple[str, float, str]:
     """Run one fresh pytest process; ``("killed"|"survived"|"timeout", seconds, tail)``."""
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=_env(cwd), stdout=subprocess.PIPE,
@@ -425,6 +426,8 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[str, float, str]:
     finally:
         _CHILD.clear()
     seconds = time.monotonic() - t0
+    if keep:
+        return ("survived" if proc.returncode == 0 else "killed"), seconds, out
     if proc.returncode == 0:
         return "survived", seconds, out[-2000:]
     if proc.returncode == 5:
@@ -509,12 +512,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"the copy is not what gets imported: {probe.stdout or probe.stderr}")
             return 2
         baseline = 0.0
+        broken: list[str] = []  # tests that fail on the unmutated revision: deselected, and said so
         for tests in sorted({tuple(_tests_for(area, f, copy_dir)) for f in {m.path for m in chosen}}):
             status, seconds, tail = _run(_pytest(list(tests), area["extra"]), copy_dir, 900)
+            if status == "killed":
+                cmd = [a for a in _pytest(list(tests), area["extra"]) if a != "-x"] + ["-rf"]
+                _, _, out = _run(cmd, copy_dir, 1800, keep=True)
+                broken += [m for m in re.findall(r"^FAILED (\S+)", out, re.M) if m not in broken]
+                area["extra"] = (*area["extra"], *(a for b in broken for a in ("--deselect", b)))
+                status, seconds, tail = _run(_pytest(list(tests), area["extra"]), copy_dir, 900)
             if status != "survived":
                 print(f"unmutated tests fail ({status}): {' '.join(tests)}\n{tail}")
                 return 2
             baseline = max(baseline, seconds)
+        if broken:
+            print(f"failing before any mutation, deselected: {' '.join(broken)}")
         limit = args.timeout or 4 * baseline + 10
         print(f"unmutated run {baseline:.1f} s; limit per mutant {limit:.0f} s; "
               f"running {len(chosen)} mutants (seed {args.seed})")
@@ -554,12 +566,16 @@ def main(argv: list[str] | None = None) -> int:
     stale = sorted({m.id for m, s, _ in results if s in ("killed", "timeout")} & set(equivalents))
     if stale:
         print(f"\nlisted as equivalent but killed (remove from the list): {stale}")
+    if broken:
+        print(f"\nfailing before any mutation, deselected: {' '.join(broken)}")
     print("\n" + summary)
     if args.write_results and not args.only:
         with RESULTS.open("a") as fh:
             fh.write(f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
                      f"`python tools/mutate.py --area {args.area} --sample {args.sample} --seed {args.seed}`\n\n"
                      f"{summary}\n")
+            if broken:
+                fh.write("\nfailing before any mutation, deselected: " + ", ".join(f"`{b}`" for b in broken) + "\n")
             for label in ("survived", "equivalent", "error"):
                 ids = [m.id for m, s, _ in results if s == label]
                 if ids:
