@@ -69,22 +69,27 @@ def _unsafe(frame: FrameType | None) -> FrameType | None:
     return found
 
 
-def _after_return(frame: FrameType) -> None:
+def _after_return(frame: FrameType) -> bool:
     """Interrupt at the first profile event outside gc callbacks and finalisers once
-    ``frame`` has returned (a profile hook on this thread, removed when it fires)."""
-    previous = sys.getprofile()
+    ``frame`` has returned (a profile hook on this thread, removed when it fires).
+
+    Returns False, installing nothing, when a profiler is already active (its hook
+    cannot be chained from Python); the caller then retries on a timer.
+    """
+    if sys.getprofile() is not None:
+        return False
     left = []
 
     def profile(f: FrameType, event: str, arg: Any) -> None:
         if f is frame and event == "return":
             left.append(True)
         elif left and _unsafe(f) is None:
-            sys.setprofile(previous)
+            sys.setprofile(None)
             raise _Expired
-        if previous is not None:
-            previous(f, event, arg)
 
+    profile.deferral = True  # type: ignore[attr-defined]
     sys.setprofile(profile)
+    return True
 
 
 @contextlib.contextmanager
@@ -125,19 +130,18 @@ def _alarm(seconds: float) -> Iterator[None]:
             previous(signum, frame)  # an outer alarm (e.g. pytest-timeout) was due first
         unsafe = _unsafe(frame)
         if unsafe is not None:  # not inside a gc callback: right after it returns
-            signal.setitimer(signal.ITIMER_REAL, _REFIRE)
-            _after_return(unsafe)
+            signal.setitimer(signal.ITIMER_REAL, _REFIRE if _after_return(unsafe) else _DEFER)
             return
         signal.setitimer(signal.ITIMER_REAL, _REFIRE)  # again, should this one be swallowed
         raise _Expired
 
     signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, min(seconds, old_delay) if old_delay else seconds)
-    profile = sys.getprofile()
     try:
         yield
     finally:
-        sys.setprofile(profile)  # a deferral hook left behind is dropped
+        if getattr(sys.getprofile(), "deferral", False):
+            sys.setprofile(None)  # a deferral hook left behind is dropped
         while True:  # a signal landing here must not leave our handler armed
             try:
                 signal.setitimer(signal.ITIMER_REAL, 0)

@@ -349,18 +349,26 @@ VERDICTS = [
 ]
 
 
-@pytest.mark.parametrize("activation, fault", VERDICTS, ids=[a for a, _ in VERDICTS])
+_FAST_VERDICTS = {"sqrt(z)", "1/z", "where(z >= 0, 1, 0)", "sqrt(abs(z))", "1/(z - 0.3)", "z + tanh(1/(z - 0.3))",
+                  "sin(z)/z", "log1p(z)", "floor(z)"}
+
+
+@pytest.mark.parametrize("activation, fault", [
+    pytest.param(a, f, id=a, marks=() if a in _FAST_VERDICTS else (pytest.mark.slow,)) for a, f in VERDICTS])
 def test_unusable_activation_gets_a_clear_verdict(activation, fault):
     report = check_activation(activation, points=10)
     assert not report.ok
     assert any(fault in f for f in report.faults), report.faults
 
 
+_CONTROLS = ["exp(exp(z))", "z + 1/(z**2 + 1)", "sqrt(z**2 + 1)", "log(1 + z**2)", "atan(z)", "asinh(z)",
+             "z / sqrt(1 + z**2)", "clip(z, -1, 1)", "z*min(max(z + 3, 0), 6)/6", "min(max(0, z), 6)",
+             "max(-1, min(1, z))", "where(z > 0.3, z - 0.3, 0)", "x*sigmoid(x)", "1/cosh(z)"]
+_FAST_CONTROLS = {"exp(exp(z))", "clip(z, -1, 1)", "z*min(max(z + 3, 0), 6)/6", "where(z > 0.3, z - 0.3, 0)"}
+
+
 @pytest.mark.parametrize("activation", [
-    "exp(exp(z))", "z + 1/(z**2 + 1)", "sqrt(z**2 + 1)", "log(1 + z**2)", "atan(z)", "asinh(z)",
-    "z / sqrt(1 + z**2)", "clip(z, -1, 1)", "z*min(max(z + 3, 0), 6)/6", "min(max(0, z), 6)",
-    "max(-1, min(1, z))", "where(z > 0.3, z - 0.3, 0)", "x*sigmoid(x)", "1/cosh(z)",
-], ids=lambda a: a)
+    pytest.param(a, id=a, marks=() if a in _FAST_CONTROLS else (pytest.mark.slow,)) for a in _CONTROLS])
 def test_negative_controls_correct_functions_pass(activation):
     """Negative controls: smooth functions, clamps and kinks away from 0 are not called broken."""
     report = check_activation(activation, points=10)
@@ -547,3 +555,27 @@ def test_parameter_values_are_numbers_never_evaluated(tmp_path, value, match):
 
 def test_catalog_parameter_as_a_fraction_string():
     assert check_activation("leaky_relu", params={"alpha": "1/3"}, network=False).ok
+
+
+# ------------------------------------------------------------------ tolerances that scale
+_SCALES = [("1e-10*z", {}), ("1e10*z", {}), ("leaky_relu", {"alpha": 1e-5}), ("1e-5*z", {}), ("0.01*z", {}),
+           ("1000*z", {}), ("elu", {"alpha": 1e-5}), ("exp(exp(z))", {}), ("1e10*tanh(z)", {})]
+_FAST_SCALES = {"1e-10*z", "1e10*z", "leaky_relu"}
+
+
+@pytest.mark.parametrize("activation, params", [
+    pytest.param(a, p, id=f"{a}{p}", marks=() if a in _FAST_SCALES else (pytest.mark.slow,)) for a, p in _SCALES])
+def test_scaled_and_steep_functions_pass_end_to_end(activation, params):
+    """Negative controls for the scaled tolerances: a scaled identity at any scale from 1e-10 to
+    1e10, tiny leaky/ELU slopes and exp(exp(z)) pass, network included."""
+    report = check_activation(activation, params=params, points=5)
+    assert report.ok, str(report)
+    assert len(report.network) == 2 and all(n.ok for n in report.network)
+
+
+def test_scaled_wrong_derivative_still_fails():
+    """The scaled tolerance does not hide a wrong derivative (off by 1 %) at scale 1e10."""
+    report = check_activation("1e10*z", numpy_value=lambda x: 1e10 * x, numpy_derivative=lambda x: 1.01e10 + 0 * x,
+                              points=5)
+    assert not report.ok
+    assert any("wrong" in f for f in report.faults) and any("derived vs numeric.backward" in f for f in report.faults)
