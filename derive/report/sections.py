@@ -105,7 +105,7 @@ def verification_section(report: NetworkReport) -> str:
         "\\subsection{Level 2: shape-generic}",
         f"{_mark(all(r.ok for r in report.rules))} The five backward rules in index form "
         "(Section~\\ref{sec:rules}), for symbolic sizes, with sympy's \\texttt{diff} and "
-        "\\texttt{KroneckerDelta}; with the chain rule they cover every size.",
+        "the Kronecker delta $\\delta$; with the chain rule they cover every size.",
         "\\subsection{Level 3: numeric}",
         f"{_mark(all(c.ok for c in report.numeric))} For $f$ = \\texttt{{{_t(report.f.name)}}}, "
         f"$g$ = \\texttt{{{_t(report.g.name)}}}: the lambdified formulas against the hand-written NumPy "

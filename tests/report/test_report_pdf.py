@@ -71,8 +71,8 @@ def test_default_report_text_has_sections_and_key_equations(built):
         "f = swish, g = leaky_relu",
         "dZ3 = A3 − Y",  # the BCE collapse
         "= A (1 − A)",  # the sigmoid derivative
-        "Level 1, exact at concrete shapes",
-        "Level 2, shape-generic",
+        "Level 1: exact at concrete shapes",
+        "Level 2: shape-generic",
         "Loss without parentheses: wrong",
         "Sum(dZ, 1) without keepdims: wrong",
         "complex step",
