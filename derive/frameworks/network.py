@@ -14,18 +14,40 @@ checked end to end.  Everything runs in float64 (JAX in the scoped
 The parameters are substituted per call (``torch.func.functional_call``), so
 the module's layer sizes do not matter: check_backprop's shapes change from
 case to case.
+
+**Child processes.**  check_backprop runs ``backward`` in a child made with
+``fork``.  Both frameworks keep thread pools that a forked child does not
+have, and their next parallel computation there waits forever (torch after
+any multi-threaded op in the parent, JAX after any computation at all).  So
+an adapter remembers the process that made it; called in another process it
+
+* torch: first limits torch to one thread there (``torch.set_num_threads(1)``,
+  as torch's own DataLoader workers do), which needs no pool;
+* JAX: computes in a fresh interpreter (:mod:`derive.frameworks.fresh`) that
+  imports JAX anew and lives as long as the child.  The loss function is
+  sent there by reference, so it must be importable (module level, not a
+  lambda or closure); otherwise the call raises with a message saying so.
+  The fresh process starts JAX and compiles within the first call, which
+  on a loaded machine can take several seconds: give check_backprop
+  ``call_limit=60`` (or ``isolate=False``, which runs it here, uncontained).
+
+Either way the gradients are those of the same computation; only where it
+runs changes.  An adapter unpickled in a spawned process (platforms without
+``fork``) runs there directly, as that interpreter is fresh.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from derive.frameworks._extras import require
+from derive.frameworks.fresh import FreshProcess
 from numeric.errors import InputError
 
-__all__ = ["torch_backward", "jax_backward", "PARAMS"]
+__all__ = ["torch_backward", "jax_backward", "TorchBackward", "JaxBackward", "PARAMS"]
 
 PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
 _OUTPUTS = ("logits", "probabilities", "loss")
@@ -39,8 +61,68 @@ def _check(output: str, layout: str) -> None:
                          f"got {layout!r}")
 
 
+
+
+def _name(obj: Any) -> str:
+    return str(getattr(obj, "__qualname__", None) or type(obj).__name__)
+
+
+def _grads(params: Mapping[str, Any], grads: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``{"dW1": ...}`` as float64 NumPy arrays in the shapes of ``params`` (a missing gradient is zero)."""
+    out = {}
+    for p in PARAMS:
+        g = grads.get(p)
+        arr = np.zeros(np.shape(params[p])) if g is None else np.asarray(g)
+        out["d" + p] = np.array(arr, dtype=np.float64).reshape(np.shape(params[p]))
+    return out
+
+
+class TorchBackward:
+    """``backward(params, X, Y)`` through torch autograd; made by :func:`torch_backward`."""
+
+    def __init__(self, model: Any, keys: list[str], flat_bias: dict[str, bool], output: str, layout: str) -> None:
+        self.model, self.keys, self.flat_bias, self.output, self.layout = model, keys, flat_bias, output, layout
+        self.__qualname__ = f"torch_backward({_name(model)})"
+        self._home = os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_home"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._home = os.getpid()  # a spawned interpreter is fresh
+
+    def __call__(self, params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
+        torch = require("torch")
+        if self._home != os.getpid():  # a forked child: torch's thread pool stayed in the parent
+            torch.set_num_threads(1)
+            self._home = os.getpid()
+        leaves = {p: torch.tensor(np.asarray(params[p], dtype=np.float64), dtype=torch.float64).requires_grad_(True)
+                  for p in PARAMS}
+        x = torch.tensor(np.asarray(X, dtype=np.float64))
+        y = torch.tensor(np.asarray(Y, dtype=np.float64))
+        m = x.shape[1]
+        if self.layout == "rows":
+            x, y = x.T, y.T
+        if self.keys:
+            sub = {k: (leaves[p].reshape(-1) if self.flat_bias[k] else leaves[p]) for k, p in zip(self.keys, PARAMS)}
+            out = torch.func.functional_call(self.model, sub, (x,))
+        elif self.output == "loss":
+            out = self.model(leaves, x, y)
+        else:
+            out = self.model(leaves, x)
+        if self.output == "loss":
+            loss = out
+        elif self.output == "logits":
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(out, y, reduction="sum") / m
+        else:
+            loss = torch.nn.functional.binary_cross_entropy(out, y, reduction="sum") / m
+        grads = torch.autograd.grad(loss, [leaves[p] for p in PARAMS], allow_unused=True)
+        return _grads(params, {p: None if g is None else g.detach().numpy() for p, g in zip(PARAMS, grads)})
+
+
 def torch_backward(model: Any, *, names: Sequence[str] | None = None, output: str = "logits",
-                   layout: str = "rows") -> Callable[[Mapping[str, Any], Any, Any], dict[str, np.ndarray]]:
+                   layout: str = "rows") -> TorchBackward:
     """A ``backward(params, X, Y)`` whose gradients come from torch autograd through ``model``.
 
     Args:
@@ -58,7 +140,9 @@ def torch_backward(model: Any, *, names: Sequence[str] | None = None, output: st
             (PyTorch's convention); ``"columns"``: d x m in, q x m out.
 
     Returns:
-        ``backward(params, X, Y) -> {"dW1": ..., "db3": ...}`` (NumPy, float64).
+        A callable ``backward(params, X, Y) -> {"dW1": ..., "db3": ...}``
+        (NumPy, float64), safe in check_backprop's child process (see the
+        module docstring).
 
     Raises:
         InputError: an option is invalid, or the module does not have six parameters.
@@ -79,6 +163,7 @@ def torch_backward(model: Any, *, names: Sequence[str] | None = None, output: st
     if is_module and output == "loss":
         raise InputError("output='loss' needs a function model(params, X, Y); a module returns logits or probabilities")
     keys: list[str] = []
+    flat_bias: dict[str, bool] = {}
     if is_module:
         keys = list(names) if names is not None else [n for n, _ in model.named_parameters()]
         if len(keys) != 6:
@@ -89,53 +174,83 @@ def torch_backward(model: Any, *, names: Sequence[str] | None = None, output: st
         if missing:
             raise InputError(f"the module has no parameters {missing}; it has {', '.join(shapes)}")
         flat_bias = {k: shapes[k].dim() == 1 for k in keys}
-
-    def backward(params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
-        t = {p: torch.tensor(np.asarray(params[p], dtype=np.float64), dtype=torch.float64) for p in PARAMS}
-        leaves = {p: v.clone().requires_grad_(True) for p, v in t.items()}
-        x = torch.tensor(np.asarray(X, dtype=np.float64))
-        y = torch.tensor(np.asarray(Y, dtype=np.float64))
-        m = x.shape[1]
-        if layout == "rows":
-            x, y = x.T, y.T
-        if is_module:
-            sub = {k: (leaves[p].reshape(-1) if flat_bias[k] else leaves[p]) for k, p in zip(keys, PARAMS)}
-            out = torch.func.functional_call(model, sub, (x,))
-        elif output == "loss":
-            out = model(leaves, x, y)
-        else:
-            out = model(leaves, x)
-        if output == "loss":
-            loss = out
-        elif output == "logits":
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(out, y, reduction="sum") / m
-        else:
-            loss = torch.nn.functional.binary_cross_entropy(out, y, reduction="sum") / m
-        grads = torch.autograd.grad(loss, [leaves[p] for p in PARAMS], allow_unused=True)
-        res = {}
-        for p, gr in zip(PARAMS, grads):
-            arr = np.zeros(np.shape(params[p])) if gr is None else gr.detach().numpy()
-            res["d" + p] = np.array(arr, dtype=np.float64).reshape(np.shape(params[p]))
-        return res
-
-    backward.__qualname__ = f"torch_backward({getattr(model, '__qualname__', type(model).__name__)})"
-    return backward
+    return TorchBackward(model, keys, flat_bias, output, layout)
 
 
-def jax_backward(fn: Callable[..., Any], *, output: str = "loss",
-                 layout: str = "columns") -> Callable[[Mapping[str, Any], Any, Any], dict[str, np.ndarray]]:
+class JaxBackward:
+    """``backward(params, X, Y)`` as ``jax.grad`` of a loss; made by :func:`jax_backward`.
+
+    The gradient is one ``jax.jit`` (one compilation per shape; eager JAX
+    compiles every primitive for every shape, which costs seconds per
+    shape); a loss that cannot be traced (Python control flow on values)
+    runs eagerly.
+    """
+
+    def __init__(self, fn: Callable[..., Any], output: str, layout: str) -> None:
+        self.fn, self.output, self.layout = fn, output, layout
+        self.__qualname__ = f"jax_backward({_name(fn)})"
+        self._home = os.getpid()
+        self._grad: Any = None
+        self._eager = False
+        self._fresh: FreshProcess | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"fn": self.fn, "output": self.output, "layout": self.layout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["fn"], state["output"], state["layout"])  # type: ignore[misc]
+
+    def _loss(self, P: Any, X: Any, Y: Any) -> Any:
+        jnp = require("jax.numpy")
+        m = X.shape[1]
+        if self.layout == "rows":
+            X, Y = X.T, Y.T
+        if self.output == "loss":
+            return self.fn(P, X, Y)
+        out = self.fn(P, X)
+        if self.output == "logits":
+            return jnp.sum(jnp.logaddexp(0.0, out) - Y * out) / m
+        return -jnp.sum(Y * jnp.log(out) + (1 - Y) * jnp.log1p(-out)) / m
+
+    def __call__(self, params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
+        if self._home != os.getpid():  # a forked child: JAX's threads stayed in the parent
+            if self._fresh is None:
+                self._fresh = FreshProcess(self)
+            return self._fresh.call(params, X, Y)
+        jax = require("jax")
+        jnp = require("jax.numpy")
+        from derive.frameworks.jax_check import x64
+
+        with x64():
+            P = {p: jnp.asarray(np.asarray(params[p], dtype=np.float64)) for p in PARAMS}
+            args = (P, jnp.asarray(np.asarray(X, np.float64)), jnp.asarray(np.asarray(Y, np.float64)))
+            if self._grad is None:
+                self._grad = jax.jit(jax.grad(self._loss))
+            if not self._eager:
+                try:
+                    return _grads(params, self._grad(*args))
+                except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                        jax.errors.TracerIntegerConversionError):
+                    self._eager = True  # Python control flow on values: not traceable
+            return _grads(params, jax.grad(self._loss)(*args))
+
+
+def jax_backward(fn: Callable[..., Any], *, output: str = "loss", layout: str = "columns") -> JaxBackward:
     """A ``backward(params, X, Y)`` whose gradients are ``jax.grad`` of the network's loss.
 
     Args:
         fn: ``fn(params, X, Y) -> J`` (``output="loss"``, the mean BCE), or
             ``fn(params, X) -> Z3`` logits (``"logits"``) or A3 (``"probabilities"``);
             ``params`` is a dict of jnp arrays W1 b1 W2 b2 W3 b3 in the article's shapes.
+            Under check_backprop's child process (the default) it must be
+            importable: a module-level function (see the module docstring).
         output: what ``fn`` returns (see above).
         layout: ``"columns"`` (X is d x m, the article's) or ``"rows"`` (X is m x d).
 
     Returns:
-        ``backward(params, X, Y) -> {"dW1": ..., "db3": ...}`` (NumPy, float64, computed
-        under the scoped float64 setting; the global ``jax_enable_x64`` flag is untouched).
+        A callable ``backward(params, X, Y) -> {"dW1": ..., "db3": ...}`` (NumPy,
+        float64, computed under the scoped float64 setting; the global
+        ``jax_enable_x64`` flag is untouched).
 
     Raises:
         InputError: an option is invalid.
@@ -147,33 +262,11 @@ def jax_backward(fn: Callable[..., Any], *, output: str = "loss",
         ...     A1 = jnp.tanh(P["W1"] @ X + P["b1"]); A2 = jnp.tanh(P["W2"] @ A1 + P["b2"])
         ...     Z3 = P["W3"] @ A2 + P["b3"]
         ...     return jnp.sum(jnp.logaddexp(0, Z3) - Y * Z3) / X.shape[1]
-        >>> derive.check_backprop(jax_backward(J), f="tanh", g="tanh", max_examples=5).ok
+        >>> derive.check_backprop(jax_backward(J), f="tanh", g="tanh", max_examples=5, isolate=False).ok
         True
     """
-    jax = require("jax")
-    jnp = require("jax.numpy")
-    from derive.frameworks.jax_check import x64
-
+    require("jax")
     _check(output, layout)
     if not callable(fn):
         raise InputError(f"fn must be a function fn(params, X, Y) or fn(params, X); got {type(fn).__name__}")
-
-    def loss(P: Any, X: Any, Y: Any) -> Any:
-        m = X.shape[1]
-        if layout == "rows":
-            X, Y = X.T, Y.T
-        if output == "loss":
-            return fn(P, X, Y)
-        out = fn(P, X)
-        if output == "logits":
-            return jnp.sum(jnp.logaddexp(0.0, out) - Y * out) / m
-        return -jnp.sum(Y * jnp.log(out) + (1 - Y) * jnp.log1p(-out)) / m
-
-    def backward(params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
-        with x64():
-            P = {p: jnp.asarray(np.asarray(params[p], dtype=np.float64)) for p in PARAMS}
-            grads = jax.grad(loss)(P, jnp.asarray(np.asarray(X, np.float64)), jnp.asarray(np.asarray(Y, np.float64)))
-            return {"d" + p: np.array(grads[p], dtype=np.float64).reshape(np.shape(params[p])) for p in PARAMS}
-
-    backward.__qualname__ = f"jax_backward({getattr(fn, '__qualname__', type(fn).__name__)})"
-    return backward
+    return JaxBackward(fn, output, layout)

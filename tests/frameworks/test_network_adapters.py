@@ -1,7 +1,13 @@
-"""torch_backward / jax_backward: a network's autograd as the hand-written side of check_backprop."""
+"""torch_backward / jax_backward: a network's autograd as the hand-written side of check_backprop.
+
+check_backprop runs ``backward`` in a forked child by default; the slow tests
+first run the framework in this (the parent) process, which is what made a
+forked child hang before the adapters handled it (see derive.frameworks.network).
+"""
 
 from __future__ import annotations
 
+import pickle
 import sys
 from pathlib import Path
 
@@ -14,6 +20,7 @@ from torch_zoo import BUGGY, CORRECT  # noqa: E402
 
 import derive  # noqa: E402
 from derive.frameworks import torch_backward  # noqa: E402
+from derive.frameworks.fresh import FreshProcess, FreshProcessError  # noqa: E402
 
 
 class _Act(torch.nn.Module):
@@ -26,19 +33,17 @@ class _Act(torch.nn.Module):
 
 
 def _net(f, g):
+    torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Linear(4, 3), _Act(f), torch.nn.Linear(3, 2), _Act(g), torch.nn.Linear(2, 1))
 
 
-def test_correct_custom_function_inside_a_module_passes():
-    net = _net(CORRECT["tanh"][1].apply, CORRECT["sigmoid"][1].apply)
-    report = derive.check_backprop(torch_backward(net), f="tanh", g="sigmoid", max_examples=5)
+def test_correct_custom_function_inside_a_module_passes_and_a_buggy_one_is_caught():
+    """Negative control: the sign slip in the tanh Function makes dW1 and db1 wrong, nothing else."""
+    good = _net(CORRECT["tanh"][1].apply, CORRECT["sigmoid"][1].apply)
+    report = derive.check_backprop(torch_backward(good), f="tanh", g="sigmoid", max_examples=0)
     assert report.ok, str(report)
-
-
-def test_buggy_custom_function_inside_a_module_is_caught():
-    """Negative control: the sign slip in the tanh Function makes dW1 and db1 wrong."""
-    net = _net(BUGGY["sign slip (tanh)"][1].apply, CORRECT["sigmoid"][1].apply)
-    report = derive.check_backprop(torch_backward(net), f="tanh", g="sigmoid", max_examples=5)
+    bad = _net(BUGGY["sign slip (tanh)"][1].apply, CORRECT["sigmoid"][1].apply)
+    report = derive.check_backprop(torch_backward(bad), f="tanh", g="sigmoid", max_examples=0)
     assert not report.ok
     assert "dW1" in report.wrong and "dW3" not in report.wrong
 
@@ -46,3 +51,86 @@ def test_buggy_custom_function_inside_a_module_is_caught():
 def test_module_with_wrong_parameter_count_is_refused():
     with pytest.raises(derive.InputError, match="six"):
         torch_backward(torch.nn.Linear(3, 2))
+
+
+def test_a_closure_cannot_go_to_a_fresh_process_and_the_message_says_why():
+    with pytest.raises(FreshProcessError, match=r"cannot be sent to a fresh process .*module level") as err:
+        FreshProcess(lambda x: x)
+    assert "0x" not in str(err.value)  # no memory address: the finding's text is reproducible
+
+
+@pytest.mark.slow
+def test_fresh_process_returns_values_and_reports_exceptions():
+    import math
+
+    with FreshProcess(math.sqrt) as proc:
+        assert proc.call(16.0) == 4.0
+        with pytest.raises(FreshProcessError, match="ValueError: math domain error"):
+            proc.call(-1.0)
+        assert proc.call(9.0) == 3.0  # still serving after the user's exception
+
+
+@pytest.mark.slow
+def test_torch_network_in_the_forked_child_after_threaded_work_in_the_parent():
+    """A multi-threaded op here used to make the forked child's first op wait forever (call_limit time-out)."""
+    a = torch.randn(600, 600, dtype=torch.float64)
+    for _ in range(3):
+        (a @ a).sum()
+    good = torch_backward(_net(CORRECT["tanh"][1].apply, CORRECT["sigmoid"][1].apply))
+    report = derive.check_backprop(good, f="tanh", g="sigmoid", max_examples=3, call_limit=60)
+    assert report.ok, str(report)
+    bad = torch_backward(_net(BUGGY["sign slip (tanh)"][1].apply, CORRECT["sigmoid"][1].apply))
+    assert not derive.check_backprop(bad, f="tanh", g="sigmoid", max_examples=3, call_limit=60).ok
+
+
+def test_torch_adapter_pickles_and_its_twin_computes_the_same_gradients():
+    """Where there is no fork, check_backprop's child is spawned and gets the adapter by pickle."""
+    import numpy as np
+    import numeric
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2), torch.nn.Tanh(),
+                              torch.nn.Linear(2, 1))
+    good = torch_backward(net)
+    twin = pickle.loads(pickle.dumps(good))
+    assert twin.__qualname__ == good.__qualname__ == "torch_backward(Sequential)"
+    P = numeric.init_params(4, 3, 2, 1, seed=1)
+    X, Y = np.linspace(-1, 1, 20).reshape(4, 5), np.array([[0.0, 1.0, 1.0, 0.0, 1.0]])
+    mine, theirs = good(P, X, Y), twin(P, X, Y)
+    assert all(np.array_equal(mine[k], theirs[k]) for k in mine)
+    want = numeric.backward(P, X, Y, f="tanh", g="tanh")
+    assert np.allclose(mine["dW1"], want["dW1"], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # JAX's warning; the adapter does not fork JAX
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked-child", "in-process"])
+def test_jax_loss_through_check_backprop_and_negative_control(isolate):
+    """A correct loss passes and a custom_vjp tanh with a sign slip inside it fails, after JAX ran here."""
+    jax = pytest.importorskip("jax", reason="JAX extra not installed: pip install 'backprop-derive[jax]'")
+    import jax_zoo
+
+    from derive.frameworks import jax_backward
+
+    jax.numpy.ones(3).block_until_ready()  # JAX's threads now exist in this process: fork hazard
+    kw = dict(f="tanh", g="tanh", max_examples=0, isolate=isolate, call_limit=120)
+    report = derive.check_backprop(jax_backward(jax_zoo.loss_custom_tanh), **kw)
+    assert report.ok, str(report)
+    report = derive.check_backprop(jax_backward(jax_zoo.loss_sign_slip), **kw)
+    assert not report.ok, str(report)
+    # the slipped tanh is in both layers: dW2 is sign-flipped, dW1 flipped twice (right again)
+    assert report.wrong == ["dW2", "db2"], str(report)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_jax_closure_under_the_child_is_a_finding_that_names_the_fix():
+    pytest.importorskip("jax", reason="JAX extra not installed: pip install 'backprop-derive[jax]'")
+    import jax_zoo
+
+    from derive.frameworks import jax_backward
+
+    report = derive.check_backprop(jax_backward(lambda P, X, Y: jax_zoo.loss(P, X, Y)), f="tanh", g="tanh",
+                                   max_examples=0, call_limit=120)
+    assert not report.ok
+    assert "define it at module level" in str(report) and "0x" not in str(report)
