@@ -1,0 +1,448 @@
+"""In-place NumPy code generated from the derivation: real, runnable source.
+
+:func:`compile_gradient` walks the derived forward and backward steps of
+:mod:`derive.chain` (any depth, any head, L2, either reduction) and writes
+one Python function:
+
+* every matrix product is one ``numpy.matmul`` (into a reused buffer when
+  the result is consumed inside the call);
+* everything elementwise that follows a product -- the bias add, the
+  activation and its derivative, the head's ``A - Y``, the product with
+  ``f'(Z)``, the bias gradient's row sums, the L2 term -- is fused into one
+  pass over cache-sized row blocks, shared among the threads
+  (:func:`numeric._blocks.row_blocks`; scheduling only, no arithmetic of
+  ``numeric``);
+* ``f`` and ``f'`` of each activation are computed together from the
+  ``cse``'d pair of :mod:`derive.lambdified` (one ``exp`` serves both for
+  swish), as three-address NumPy calls with ``out=`` buffers
+  (:mod:`derive.codegen_elementwise`).
+
+The object returned is called like :class:`derive.lambdified.GradientFunction`;
+its ``source`` is the exact text that was compiled and runs.  Only this
+module's templates and sympy's printers write that text: a user's activation
+reaches it as a sympy expression, never as text.
+
+Example:
+    >>> import numpy as np, numeric
+    >>> grad_fn = compile_gradient(f="swish", g="leaky_relu")
+    >>> P = numeric.init_params(3, 4, 2)
+    >>> X, Y = np.ones((3, 5)), np.zeros((1, 5))
+    >>> bool(np.allclose(grad_fn(P, X, Y)["dW1"], numeric.backward(P, X, Y)["dW1"], rtol=1e-12))
+    True
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Mapping
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import HadamardProduct, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
+
+from derive.activations import derivative_expr, sigmoid, stable_form, z
+from derive.chain import SymbolicNetwork, as_symbolic, derive_backward, derive_forward
+from derive.codegen_elementwise import emit_block, scalar_printer
+from derive.expr import activation_expr
+from derive.lambdified import _FAST_NAMESPACE, _sigmoid_cse, _symbolic_activation
+from derive.matrix import Apply, Ones, Softmax
+from numeric._blocks import row_blocks
+from numeric._validate import check_network
+from numeric.description import Network as PlainNetwork
+from numeric.errors import BackpropDeriveError, InputError
+from numeric.general import check_problem
+
+__all__ = ["compile_gradient", "GeneratedGradient", "CodegenError"]
+
+
+class CodegenError(BackpropDeriveError):
+    """A derived formula has a form the generator does not know (a bug of the project, not of the input)."""
+
+
+# ------------------------------------------------------------------ runtime helpers
+_local = threading.local()
+
+
+def _cache() -> dict[Any, Any]:
+    cache = getattr(_local, "arrays", None)
+    if cache is None:
+        cache = _local.arrays = {}
+    return cache
+
+
+def _temps(key: str, floats: int, bools: int, shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, ...]:
+    """Per-thread block buffers for a kernel: ``floats`` of ``dtype`` then ``bools`` of bool."""
+    cache = _cache()
+    full = ("temps", key, floats, bools, tuple(shape), np.dtype(dtype).str)
+    arrs = cache.get(full)
+    if arrs is None:
+        if len(cache) > 96:
+            cache.clear()
+        arrs = cache[full] = tuple([np.empty(shape, dtype) for _ in range(floats)]
+                                   + [np.empty(shape, bool) for _ in range(bools)])
+    return arrs
+
+
+def _scratch(key: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A whole-matrix work array of the calling thread, reused by the next call
+    (content undefined; never returned to the caller)."""
+    return _temps(key, 1, 0, shape, dtype)[0]
+
+
+_NAMESPACE: dict[str, Any] = {k: getattr(np, k) for k in dir(np) if not k.startswith("_")}
+_NAMESPACE.update(_FAST_NAMESPACE)
+_NAMESPACE.update(numpy=np, _row_blocks=row_blocks, _temps=_temps, _scratch=_scratch)
+
+
+# ------------------------------------------------------------------ the plan
+def _apply_name(node: Apply) -> str:
+    return f"{node.fn}{'_d' * node.order}_{node.arg.name}"
+
+
+@dataclass
+class _Step:
+    target: str
+    shape: tuple[Any, Any]
+    kind: str  # "lead" (a product or softmax, then a tail), "ew" (elementwise), "reduce", "alias"
+    expr: sp.Expr  # entry expression of the tail / elementwise value / summand
+    leaders: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, a, b) -> written to names
+    coeff: sp.Expr = sp.S.One  # reduce: the factor of the sums
+    over: tuple[Any, Any] | None = None  # reduce: the shape of the matrix summed
+    label: str = ""
+
+
+class _Translator:
+    """Matrix formula -> (leading products, entry expression of what remains)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.leaders: list[tuple[str, str, str, str]] = []  # (kind, left, right, into)
+        self.applies: list[Apply] = []
+
+    def operand(self, e: Any) -> str:
+        if isinstance(e, MatrixSymbol):
+            return e.name
+        if isinstance(e, Transpose) and isinstance(e.arg, MatrixSymbol):
+            return f"{e.arg.name}.T"
+        raise CodegenError(f"a matrix product of {e} is not supported by the generator")
+
+    def lead(self, kind: str, left: str, right: str) -> sp.Symbol:
+        into = self.target if not self.leaders else f"_P{len(self.leaders)}_{self.target}"
+        self.leaders.append((kind, left, right, into))
+        return sp.Symbol(into)
+
+    def entry(self, e: Any) -> sp.Expr:
+        if isinstance(e, MatrixSymbol):
+            return sp.Symbol(e.name)
+        if isinstance(e, Apply):
+            if not isinstance(e.arg, MatrixSymbol):
+                raise CodegenError(f"{e}: the argument of an elementwise function must be a named matrix")
+            self.applies.append(e)
+            return sp.Symbol(_apply_name(e))
+        if isinstance(e, Softmax):
+            return self.lead("softmax", self.operand(e.arg), "")
+        if isinstance(e, MatMul):
+            scal = sp.Mul(*[a for a in e.args if not isinstance(a, MatrixExpr)])
+            mats = [a for a in e.args if isinstance(a, MatrixExpr)]
+            if mats and isinstance(mats[-1], Ones):
+                if mats[-1].shape[0] != 1:
+                    raise CodegenError(f"a row sum inside a formula ({e}) is not supported")
+                mats = mats[:-1]  # b 1^T: b broadcast over the columns
+            if len(mats) == 1:
+                return scal * self.entry(mats[0])
+            if len(mats) == 2:
+                return scal * self.lead("matmul", self.operand(mats[0]), self.operand(mats[1]))
+            raise CodegenError(f"a product of {len(mats)} matrices ({e}) is not supported")
+        if isinstance(e, MatAdd):
+            return sp.Add(*[self.entry(a) for a in e.args])
+        if isinstance(e, HadamardProduct):
+            return sp.Mul(*[self.entry(a) for a in e.args])
+        if isinstance(e, MatrixExpr):
+            raise CodegenError(f"{type(e).__name__} ({e}) is not supported by the generator")
+        return sp.sympify(e, strict=True)
+
+
+def _steps(net: SymbolicNetwork) -> tuple[list[_Step], dict[tuple[str, str], set[int]]]:
+    """The needed steps (dA's are inlined into the dZ's) and the elementwise functions each Z feeds."""
+    steps = derive_forward(net).steps + derive_backward(net).steps
+    grads = [f"d{p}" for p in net.parameter_names()]
+    needed = set(grads) | {f"dZ{l}" for l in range(1, net.depth + 1)}
+    plan: list[_Step] = []
+    applies: dict[tuple[str, str], set[int]] = {}
+    for s in reversed(steps):
+        name = s.lhs.name
+        if name not in needed:
+            continue
+        rhs = s.rhs
+        tr = _Translator(name)
+        if isinstance(rhs, MatMul) and isinstance(rhs.args[-1], Ones) and rhs.args[-1].shape[1] == 1:
+            scal = sp.Mul(*[a for a in rhs.args if not isinstance(a, MatrixExpr)])
+            mats = [a for a in rhs.args if isinstance(a, MatrixExpr)][:-1]
+            if len(mats) != 1:
+                raise CodegenError(f"the row sum {rhs} is not of one matrix")
+            step = _Step(name, s.lhs.shape, "reduce", tr.entry(mats[0]), coeff=scal, over=mats[0].shape,
+                         label=str(s.lhs))
+        else:
+            expr = tr.entry(rhs)
+            kind = "lead" if tr.leaders else ("alias" if isinstance(expr, sp.Symbol) else "ew")
+            step = _Step(name, s.lhs.shape, kind, expr, tr.leaders, label=str(s.lhs))
+        if tr.leaders and step.kind == "reduce":
+            raise CodegenError(f"a row sum of a product ({rhs}) is not supported")
+        for node in tr.applies:
+            applies.setdefault((node.fn, node.arg.name), set()).add(node.order)
+        plan.insert(0, step)
+        needed |= {str(x) for x in step.expr.free_symbols}
+        needed |= {x.split(".")[0] for _, a, b, _ in step.leaders for x in (a, b) if x}
+        needed |= {arg for _, arg in applies}
+    return plan, applies
+
+
+@dataclass
+class _Pass:
+    shape: tuple[Any, Any]
+    steps: list[_Step] = field(default_factory=list)
+
+
+def _schedule(plan: list[_Step], applies: Mapping[tuple[str, str], set[int]]) -> tuple[list[_Pass], dict[str, str]]:
+    """Group steps into passes: a product (or softmax) opens a pass; an
+    elementwise step or a row sum joins the pass that made its last input
+    when the shapes agree; an alias is only a name."""
+    passes: list[_Pass] = []
+    where: dict[str, int] = {}
+    alias: dict[str, str] = {}
+    for step in plan:
+        step.expr = step.expr.xreplace({sp.Symbol(a): sp.Symbol(b) for a, b in alias.items()})
+        step.leaders = [(k, _alias(a, alias), _alias(b, alias), into) for k, a, b, into in step.leaders]
+        if step.kind == "alias":
+            alias[step.target] = str(step.expr)
+            continue
+        inputs = [where[str(s)] for s in step.expr.free_symbols if str(s) in where]
+        home = max(inputs, default=-1)
+        shape = step.over or step.shape
+        if step.kind == "lead" or home < 0 or passes[home].shape != shape:
+            passes.append(_Pass(shape))
+            home = len(passes) - 1
+        passes[home].steps.append(step)
+        where[step.target] = home
+        for (fn, arg), _ in applies.items():
+            if arg == step.target:
+                for order in (0, 1):
+                    where[f"{fn}{'_d' * order}_{arg}"] = home
+    return passes, alias
+
+
+def _alias(operand: str, alias: Mapping[str, str]) -> str:
+    base, dot, rest = operand.partition(".")
+    return alias.get(base, base) + dot + rest
+
+
+# ------------------------------------------------------------------ the source text
+def _kernel(fn: str, expr: sp.Expr, orders: set[int]) -> tuple[str, list[str]]:
+    """``def _kernel_<fn>(z, _o0[, _o1])``: f and/or f' of a block, sharing their work."""
+    if not expr.free_symbols <= {z}:
+        raise InputError(f"the activation {fn} depends on symbols other than z: {sorted(map(str, expr.free_symbols))}")
+    exprs = [stable_form(expr) if o == 0 else stable_form(derivative_expr(expr)) for o in sorted(orders)]
+    pre, reduced = _sigmoid_cse(exprs)
+    outs = [f"_o{o}" for o in sorted(orders)]
+    block = emit_block(list(zip(reduced, outs)), {z: "z"}, {}, pre)
+    name = f"_kernel_{fn}_{''.join(map(str, sorted(orders)))}"
+    lines = [f"def {name}(z, {', '.join(outs)}):"]
+    lines.append(f"    # {', '.join(fn + chr(39) * o + '(z)' for o in sorted(orders))} of one row block")
+    temps = [f"_f{i}" for i in range(block.floats)] + [f"_b{i}" for i in range(block.bools)]
+    if temps:
+        lines.append(f"    {', '.join(temps)}, = _temps({name!r}, {block.floats}, {block.bools}, z.shape, z.dtype)")
+    lines += [f"    {ln}" for ln in block.lines]
+    return name, lines
+
+
+def _shape(shape: tuple[Any, Any]) -> str:
+    return "(" + ", ".join(f"_s_{s}" if isinstance(s, sp.Symbol) else str(int(s)) for s in shape) + ")"
+
+
+def _source(net: SymbolicNetwork, activations: Mapping[str, sp.Expr]) -> str:
+    plan, applies = _steps(net)
+    passes, alias = _schedule(plan, applies)
+    scalar_syms = {net.m, net.lam, *(net.size(i) for i in range(net.depth + 1))}
+    scalars = {s: f"_s_{s.name}" for s in scalar_syms}
+    grads = [f"d{p}" for p in net.parameter_names()]
+    dZs = [f"dZ{l}" for l in range(1, net.depth + 1)]
+    params = net.parameter_names()
+    printer = scalar_printer()
+
+    head: list[str] = ["# Generated by derive.codegen from the derived forward and backward steps.",
+                       "# Run by GeneratedGradient; the names it uses: numpy, _row_blocks (row blocks",
+                       "# over threads), _temps and _scratch (reused work arrays of the calling thread).", ""]
+    kernels: dict[tuple[str, str], str] = {}
+    for (fn, arg), orders in applies.items():
+        expr = sigmoid(z) if fn == "sigma" else activations[fn]
+        name, lines = _kernel(fn, expr, orders)
+        kernels[(fn, arg)] = name
+        if not any(ln.startswith(f"def {name}(") for ln in head):
+            head += lines + [""]
+
+    body = [f"def gradients({', '.join(params)}, X, Y, _s_lambda=0.0, _want_dZ=False):",
+            f"    _dt = numpy.result_type({', '.join(params)}, X, Y, numpy.float64)",
+            f"    _s_{net.widths[0]}, _s_m = X.shape"]
+    body += [f"    _s_{net.widths[l]} = W{l}.shape[0]" for l in range(1, net.depth + 1)]
+    for (fn, arg), orders in applies.items():
+        shape = next(s.shape for p in passes for s in p.steps if s.target == arg)
+        for o in sorted(orders):
+            name = f"{fn}{'_d' * o}_{arg}"
+            body.append(f"    {name} = _scratch({name!r}, {_shape(shape)}, _dt)")
+    for k, p in enumerate(passes, start=1):
+        body += _pass_source(k, p, grads, applies, kernels, scalars, printer)
+    body.append(f"    _out = {{{', '.join(f'{g!r}: {g}' for g in grads)}}}")
+    body.append("    if _want_dZ:")
+    body.append(f"        _out.update({', '.join(f'{d}={alias.get(d, d)}.copy()' for d in dZs)})")
+    body.append("    return _out")
+    return "\n".join(head + body) + "\n"
+
+
+def _pass_source(
+    k: int, p: _Pass, grads: list[str], applies: Mapping[tuple[str, str], set[int]],
+    kernels: Mapping[tuple[str, str], str], scalars: Mapping[sp.Symbol, str], printer: Any,
+) -> list[str]:
+    out = [f"    # pass {k}: " + "; ".join(s.label for s in p.steps)]
+    block: list[str] = []
+    views: list[str] = []
+
+    def view(name: str) -> str:
+        if name not in views:
+            views.append(name)
+        return f"{name}_"
+
+    for step in p.steps:
+        fresh = step.target in grads
+        if step.kind == "reduce":
+            out.append(f"    {step.target} = numpy.empty({_shape(step.shape)}, _dt)")
+        elif not (step.kind == "lead" and step.leaders[0][0] == "matmul" and fresh):
+            alloc = f"numpy.empty({_shape(step.shape)}, _dt)" if fresh else \
+                f"_scratch({step.target!r}, {_shape(step.shape)}, _dt)"
+            out.append(f"    {step.target} = {alloc}")
+        for kind, a, b, into in step.leaders:
+            if kind == "matmul":
+                if into == step.target and fresh:
+                    out.append(f"    {into} = numpy.matmul({a}, {b})")
+                else:
+                    if into != step.target:
+                        out.append(f"    {into} = _scratch({into!r}, ({a}.shape[0], {b}.shape[1]), _dt)")
+                    out.append(f"    numpy.matmul({a}, {b}, out={into})")
+            else:  # column softmax, shifted by each column's maximum
+                out.append(f"    numpy.subtract({a}, numpy.max(numpy.real({a}), axis=0, keepdims=True), out={into})")
+                out.append(f"    numpy.exp({into}, out={into})")
+                out.append(f"    numpy.divide({into}, numpy.sum({into}, axis=0, keepdims=True), out={into})")
+        names = {str(s) for s in step.expr.free_symbols} - {str(s) for s in scalars}
+        leaves = {sp.Symbol(n): view(n) for n in sorted(names)}
+        if step.kind == "reduce":
+            src = step.expr
+            if not isinstance(src, sp.Symbol):
+                raise CodegenError(f"{step.label}: a row sum of an expression is not supported")
+            block.append(f"numpy.sum({view(str(src))}, axis=1, keepdims=True, out={view(step.target)})")
+            if step.coeff != 1:
+                c = printer.doprint(step.coeff.xreplace({s: sp.Symbol(n) for s, n in scalars.items()}))
+                block.append(f"numpy.multiply({view(step.target)}, {c}, out={view(step.target)})")
+        elif step.expr != sp.Symbol(step.target):
+            block += emit_block([(step.expr, view(step.target))], leaves, scalars).lines
+        for (fn, arg), orders in applies.items():
+            if arg == step.target:
+                outs = [view(f"{fn}{'_d' * o}_{arg}") for o in sorted(orders)]
+                block.append(f"{kernels[(fn, arg)]}({view(arg)}, {', '.join(outs)})")
+    if block:
+        out.append(f"    def _pass{k}(_r):")
+        out += [f"        {v}_ = {v}[_r]" for v in views]
+        out += [f"        {ln}" for ln in block]
+        out.append(f"    _row_blocks(*{_shape(p.shape)}, _pass{k})")
+    return out
+
+
+# ------------------------------------------------------------------ the callable
+class GeneratedGradient:
+    """``grad_fn(params, X, Y) -> {"dW1": ..., "db1": ..., ...}`` from generated in-place NumPy code.
+
+    Attributes:
+        activations: the hidden activations as sympy expressions in ``z``.
+        derivatives: their derivatives, as sympy's ``diff`` gives them.
+        source: the Python text that was compiled and runs (one function
+            ``gradients`` and a kernel per activation).
+        network: the plain description, or None for the article's network.
+    """
+
+    def __init__(
+        self, activations: Mapping[str, sp.Expr], net: SymbolicNetwork | None = None, *,
+        network: PlainNetwork | None = None,
+    ) -> None:
+        self.net = as_symbolic(net)
+        self.network = network
+        self.activations = dict(activations)
+        self.derivatives = {k: derivative_expr(e) for k, e in self.activations.items()}
+        self.source = _source(self.net, self.activations)
+        namespace = dict(_NAMESPACE)
+        exec(compile(self.source, "<derive.codegen>", "exec"), namespace)  # noqa: S102 - our own text
+        self._fn = namespace["gradients"]
+        self._params = self.net.parameter_names()
+
+    def __call__(
+        self, params: Mapping[str, Any], X: Any, Y: Any, *, return_dZ: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Evaluate the derived gradients (inputs checked as :class:`GradientFunction` checks them).
+
+        Args:
+            params: ``W1 b1 ... WL bL``.  X: inputs, d x m.  Y: targets, q x m.
+            return_dZ: also return ``dZ1 ... dZL`` (``N dJ/dZ`` convention).
+        """
+        if self.network is not None:
+            P, Xa, Ya = check_problem(params, X, Y, self.network)
+        elif self.net.depth == 3:
+            P, Xa, Ya = check_network(params, X, Y)
+        else:
+            P, Xa, Ya = dict(params), np.asarray(X), np.asarray(Y)
+        lam = self.network.l2 if self.network is not None else 0.0
+        with np.errstate(over="ignore", under="ignore"):
+            return self._fn(*(P[k] for k in self._params), Xa, Ya, lam, return_dZ)
+
+    def __repr__(self) -> str:
+        acts = ", ".join(f"{k}={v}" for k, v in self.activations.items())
+        return f"GeneratedGradient({acts})"
+
+
+@lru_cache(maxsize=128)
+def _cached(f: Any, g: Any, network: PlainNetwork | None) -> GeneratedGradient:
+    return _build(f, g, network)
+
+
+def _build(f: Any, g: Any, network: PlainNetwork | None) -> GeneratedGradient:
+    if network is None:
+        return GeneratedGradient({"f": activation_expr(f), "g": activation_expr(g)})
+    sym = as_symbolic(network)
+    acts = {ph: _symbolic_activation(spec) for ph, spec in zip(sym.activations, network.activations)}
+    return GeneratedGradient(acts, sym, network=network)
+
+
+def compile_gradient(f: Any = "swish", g: Any = "leaky_relu", *, network: PlainNetwork | None = None) -> GeneratedGradient:
+    """Generate, compile and return the in-place gradient function of a network.
+
+    Called as :func:`derive.gradient_function` is: ``compile_gradient(f, g)``
+    for the article's network, or ``compile_gradient(network=...)`` (or the
+    description as first argument) for any depth and head.
+
+    Args:
+        f, g: the article's hidden activations: catalog names or sympy
+            expressions in ``z`` (:func:`derive.expr.activation_expr`).
+        network: any :class:`numeric.Network`.
+
+    Returns:
+        A :class:`GeneratedGradient`; ``grad_fn.source`` is the code it runs.
+        Results are cached per input when the input is hashable.
+    """
+    if isinstance(f, PlainNetwork):
+        network, f = f, "swish"
+    if network is not None and not isinstance(network, PlainNetwork):
+        raise InputError(f"network must be a numeric.Network, got {type(network).__name__}")
+    try:
+        return _cached(f, g, network)
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        return _build(f, g, network)
