@@ -14,7 +14,7 @@
    and look for ``f'`` written in terms of the output ``a = f(z)``;
 4. evaluate ``f`` and ``f'`` in **high precision** (mpmath, at a precision
    sized to the result and confirmed by a second evaluation) on a grid,
-   hypothesis-drawn points and the extremes;
+   seeded random points (numpy's PCG64, the same on every machine) and the extremes;
 5. judge the **claimed derivative** (symbolic: proven equal or a
    counterexample; NumPy callable: a wrong value at a moderate input) and
    the **soundness** of the user's NumPy value and derivative over the whole
@@ -38,7 +38,7 @@ steps live in their own modules:
 * :mod:`derive.timeout`: :class:`StepTimeout`, :func:`time_limit`, step timings;
 * :mod:`derive.activation_check.pieces`: smooth pieces, breakpoints, one-sided derivatives;
 * :mod:`derive.activation_check.mpref`: high-precision (mpmath) reference values;
-* :mod:`derive.activation_check.sampling`: the grid, the extremes and hypothesis-drawn points;
+* :mod:`derive.activation_check.sampling`: the grid, the extremes and seeded random points;
 * :mod:`derive.activation_check.numpy_audit`: numerical soundness of a NumPy callable;
 * :mod:`derive.activation_check.claim`: the verdict on a claimed derivative;
 * :mod:`derive.activation_check.output_form`: f' in terms of the output ``a = f(z)``;
@@ -190,8 +190,8 @@ def check_activation(
             catalog name without them, ``numeric``'s own implementation is
             checked.
         params: values of named parameters (``{"alpha": 0.1}``).
-        seed: seed of the hypothesis-drawn points and the random networks.
-        points: how many points hypothesis draws.
+        seed: seed of the random points (numpy's PCG64) and the random networks.
+        points: how many random points are drawn (besides the fixed grid and extremes).
         time_limit: a safety net only, in seconds per symbolic step: every
             step is bounded by fixed budgets (operation counts), so the
             result never depends on the machine; a step that still runs past

@@ -152,9 +152,9 @@ def _breakpoints(split: _Split, dpieces: Sequence[sp.Expr]) -> list[Breakpoint]:
 
 
 _SIMPLE_CACHE: dict[sp.Expr, sp.Expr] = {}
-SIMPLIFY_MAX_OPS = 12
+SIMPLIFY_MAX_OPS = 5
 """``simplify`` is tried only on expressions of at most this many operations
-(``factor`` up to ten times as many): a fixed, deterministic budget, so the
+(``factor`` up to 24 times as many): a fixed, deterministic budget, so the
 derivative shown is the same text on every machine and under any load."""
 
 
@@ -165,7 +165,7 @@ def _simplest(expr: sp.Expr) -> sp.Expr:
         return _SIMPLE_CACHE[expr]
     best = expr
     ops = sp.count_ops(expr)
-    attempts = [a for a, limit in ((sp.factor, 10 * SIMPLIFY_MAX_OPS), (sp.simplify, SIMPLIFY_MAX_OPS))
+    attempts = [a for a, limit in ((sp.factor, 24 * SIMPLIFY_MAX_OPS), (sp.simplify, SIMPLIFY_MAX_OPS))
                 if ops <= limit]
     for attempt in attempts:
         try:

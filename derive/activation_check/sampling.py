@@ -1,8 +1,8 @@
 """Where f and its NumPy code are checked: the sample points.
 
 Owns :data:`EXTREMES`, :data:`AUDIT_EXTREMES` (the whole float64 range for
-NumPy code), the fixed grid, the hypothesis-drawn points (numpy's
-RNG when hypothesis is unavailable or already running), the exclusion of
+NumPy code), the fixed grid, the seeded random points (numpy's PCG64: the
+same points on every machine), the exclusion of
 points near a breakpoint (:func:`_near`), and the choice of the most readable
 point to show in a message (:func:`_readable`).
 """
@@ -36,7 +36,12 @@ def _near(x: float, breaks: Sequence[float], margin: float = KINK_MARGIN) -> boo
 
 
 def _rng_points(n: int, seed: int, avoid: Sequence[float]) -> list[float]:
-    """The same mixture as :func:`numeric.strategies.activation_points`, from numpy's RNG."""
+    """The mixture of :func:`numeric.strategies.activation_points` (moderate values, magnitudes
+    spread from 1e-8 to 1e4, anything within +-1e4), drawn from numpy's PCG64 generator.
+
+    numpy's generator is stable across versions and platforms, so the same seed gives the
+    same points everywhere (hypothesis's draws may change with its version), and it costs
+    no import of hypothesis on the command line."""
     rng = np.random.default_rng(seed)
     kind = rng.integers(0, 3, n)
     moderate = rng.uniform(-10, 10, n)
@@ -44,34 +49,6 @@ def _rng_points(n: int, seed: int, avoid: Sequence[float]) -> list[float]:
     anywhere = rng.uniform(-1e4, 1e4, n)
     pts = np.select([kind == 0, kind == 1], [moderate, spread], anywhere)
     return [float(p) for p in pts if not _near(float(p), avoid)]
-
-
-def _hypothesis_points(n: int, seed: int, avoid: Sequence[float], notes: list[str]) -> list[float]:
-    """``n`` points drawn by hypothesis (by numpy's RNG without hypothesis, or inside a
-    running hypothesis test, where a nested ``@given`` is not allowed)."""
-    try:
-        from hypothesis import HealthCheck, Phase, Verbosity, currently_in_test_context, given, settings
-        from hypothesis import seed as hseed
-
-        from numeric.strategies import activation_points
-    except ImportError:  # pragma: no cover - hypothesis is in the test extra
-        notes.append("hypothesis is not installed; random points drawn with numpy instead")
-        return _rng_points(n, seed, avoid)
-    if currently_in_test_context():
-        notes.append("called inside a hypothesis test; random points drawn with numpy instead")
-        return _rng_points(n, seed, avoid)
-    drawn: list[float] = []
-
-    @hseed(seed)
-    @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-              verbosity=Verbosity.quiet)
-    @given(activation_points(avoid=tuple(avoid), margin=KINK_MARGIN))
-    def collect(x: float) -> None:
-        drawn.append(x)
-
-    collect()
-    return drawn
 
 
 def _neighbours(breaks: Sequence[float]) -> list[float]:
@@ -92,8 +69,8 @@ def _audit_points(xs: np.ndarray, breaks: Sequence[float]) -> np.ndarray:
 
 
 def _points(breaks: Sequence[float], n_drawn: int, seed: int, notes: list[str]) -> np.ndarray:
-    """The base points plus ``n_drawn`` hypothesis-drawn ones (away from the breakpoints)."""
-    drawn = _hypothesis_points(n_drawn, seed, breaks, notes) if n_drawn > 0 else []
+    """The base points plus ``n_drawn`` seeded random ones (away from the breakpoints)."""
+    drawn = _rng_points(n_drawn, seed, breaks) if n_drawn > 0 else []
     return np.unique(np.concatenate([_base_points(breaks), np.asarray(drawn, dtype=np.float64)]))
 
 
