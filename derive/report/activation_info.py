@@ -33,6 +33,7 @@ class Kink:
     at: Any
     left: Any
     right: Any
+    jump: bool = False  # f itself has different one-sided limits here
 
     @property
     def is_kink(self) -> bool:
@@ -166,7 +167,9 @@ def activation_info(role: str, spec: Any, *, name: str | None = None) -> Activat
         t = sp.Symbol("t", positive=True)
         left = sp.limit(deriv.subs(z, c - t), t, 0, "+")
         right = sp.limit(deriv.subs(z, c + t), t, 0, "+")
-        info.kinks.append(Kink(c, left, right))
+        f_left = sp.limit(expr.subs(z, c - t), t, 0, "+")
+        f_right = sp.limit(expr.subs(z, c + t), t, 0, "+")
+        info.kinks.append(Kink(c, left, right, bool(sp.simplify(f_left - f_right) != 0)))
     if isinstance(spec, str) and spec in _OUTPUT_FORMS:
         form = _OUTPUT_FORMS[spec]()
         info.output_form = form

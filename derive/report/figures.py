@@ -149,8 +149,11 @@ def step_sweep(
     analytic: bool = True,
     problem: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None = None,
     lambdified: dict[str, np.ndarray] | None = None,
-) -> StepSweep:
+) -> StepSweep | None:
     """Errors of forward/central differences and the complex step, steps 1e-1 .. 1e-13.
+
+    Returns None when every entry of the gradient is exactly 0 (a relative
+    error is then undefined; the report says so instead of drawing).
 
     Args:
         f, g: the activations as sympy expressions or catalog names.
@@ -189,6 +192,8 @@ def step_sweep(
         ((k, ij, v) for k, entries in grads.items() for ij, v in entries),
         key=lambda item: abs(item[2]),
     )
+    if exact == 0:
+        return None  # every partial derivative is 0: no relative error to draw
     lam_ok = True
     if lambdified is not None:
         got = float(lambdified["d" + param][index])

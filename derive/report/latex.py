@@ -223,7 +223,8 @@ def render_activation_section(info: ActivationInfo, *, label: str | None = None)
     if info.kinks:
         rows = []
         for k in info.kinks:
-            kind = "kink (not differentiable)" if k.is_kink else "break point, differentiable"
+            kind = ("jump ($" + r + "$ is not continuous)" if k.jump
+                    else "kink (not differentiable)" if k.is_kink else "break point, differentiable")
             rows.append(f"  ${tex(k.at)}$ & ${tex(k.left)}$ & ${tex(k.right)}$ & {kind} \\\\")
         out.append(caption_table(
             f"Break points of ${r}$, with the one-sided derivatives.", f"tab:kinks-{r}",

@@ -65,6 +65,8 @@ class NetworkReport:
         out += [f"exact proof at {p.shape}: {p.failures[:2]}" for p in self.proofs if not p.ok]
         out += [f"numeric check f={c.f}, g={c.g} at {c.shape}: {c.worst}" for c in self.numeric if not c.ok]
         out += [f"output form of {a.role}" for a in (self.f, self.g) if not a.output_ok]
+        out += [f"{a.role} jumps at z = {k.at}: it is not continuous, so no gradient describes it there"
+                for a in (self.f, self.g) for k in a.kinks if k.jump]
         out += [f"erratum '{e.title}'" for e in self.errata if not e.ok]
         if self.sweep is not None and not self.sweep.lambdified_ok:
             out.append("lambdified gradient against the 40-digit reference (step-size figure)")

@@ -167,7 +167,10 @@ def figures_section(report: NetworkReport) -> str:
         "fig:activations",
     ))
     s = report.sweep
-    if s is not None:
+    if s is None:
+        out.append("No step-size figure: every entry of the gradient of the sweep's problem is exactly 0, so "
+                   "a relative error is undefined.")
+    else:
         entry = f"(\\mathrm{{d}}{s.param[0]}_{{{s.param[1:]}}})_{{{s.index[0] + 1}{s.index[1] + 1}}}"
         shape = ", ".join(str(x) for x in s.shape)
         h, err = s.best

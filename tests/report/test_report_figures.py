@@ -85,3 +85,15 @@ def test_curves_of_awkward_functions_do_not_crash(text):
     f, df = activation_curves(e, derivative_expr(e), [0.0], points=9)
     assert f.segments and all(len(seg) >= 1 for seg in f.segments)
     assert df.span == (df.span[0], df.span[1])
+
+
+@pytest.mark.parametrize(
+    "text, jump", [("where(z > 0, 1, 0)", True), ("leaky_relu", False), ("abs(z)", False)],
+    ids=["step-jumps", "leaky-relu-kink", "abs-kink"],
+)
+def test_a_jump_is_told_from_a_kink(text, jump):
+    from derive.report.activation_info import activation_info
+    from derive.report.network import resolve
+
+    kinks = activation_info("f", resolve(text)).kinks
+    assert [k.jump for k in kinks] == [jump]
