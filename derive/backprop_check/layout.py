@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -167,6 +168,31 @@ class Layout:
         kind = getattr(output, "type_name", type(output).__name__)
         raise Unreadable(f"backward must return a dict with keys {expected} (or W1 b1 ..., or a list in the "
                          f"order of the parameters); it returned {kind}")
+
+    def say(self, text: str) -> str:
+        """A sentence with the article's column-form products rewritten for this layout.
+
+        Example:
+            >>> Layout("rows").say("dZ1 = (W2^T dZ2) * f'(A1); dW3 = dZ3 A1^T / m")
+            "dZ1 = (dZ2 @ W2.T) * f'(A1); dW3 = A1.T @ dZ3 / m"
+        """
+        if not self.rowwise:
+            return text
+        rows = self.layout == "rows"
+        rules = [
+            (r"W(\d) used where W\1\^T belongs", r"W\1 used where W\1.T belongs" if rows
+             else r"W\1.T used where W\1 belongs"),
+            (r"\(W(\d)\^T dZ(\d)\)", r"(dZ\2 @ W\1.T)" if rows else r"(dZ\2 @ W\1)"),
+            (r"W(\d)\^T dZ(\d)", r"dZ\2 @ W\1.T" if rows else r"dZ\2 @ W\1"),
+            (r"\(W(\d) dZ(\d)\)", r"(dZ\2 @ W\1)" if rows else r"(dZ\2 @ W\1.T)"),
+            (r"dZ(\d) (X|[AZ]\d)\^T / m", r"\2.T @ dZ\1 / m" if rows else r"dZ\1.T @ \2 / m"),
+            (r"sum\(dZ(\d), axis=1, keepdims\)", r"sum(dZ\1, axis=0)"),
+        ]
+        if not rows:
+            rules.append((r"\(missing transpose\)", "(an extra transpose: nn.Linear weights are used as stored)"))
+        for pattern, repl in rules:
+            text = re.sub(pattern, repl, text)
+        return text
 
     def formula(self, name: str, article: str) -> str:
         """The article's formula for ``name`` in the user's layout."""

@@ -120,8 +120,8 @@ class BackpropReport:
         lines.append(f"  tolerance: |yours - truth| <= {self.rtol:.0e} S per entry (S: its rounding bound, "
                      "the magnitude of the terms it sums)")
         if self.layout.rowwise:
-            lines.append("  shapes and indices are in your layout; the explanations' formulas are the article's "
-                         "column form (transpose each product for yours)")
+            lines.append(f"  shapes, indices and formulas are in your layout ({self.layout.layout}: one example "
+                         "per row)")
         lines.append(f"  convention: {CONVENTION}")
         return "\n".join(lines)
 
@@ -252,10 +252,13 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
                 seen["unstable at saturation"] = _unstable(fd, where)
         kinds = list(seen)
         fds = [fd for _, fd in sorted(((kinds.index(k), v) for k, v in seen.items()), key=_key)]
+        for fd in fds:  # products written the way the user's code writes them
+            fd.message = report.layout.say(fd.message)
         report.all_findings[name] = fds
         report.findings[name] = fds[0]
     report.wrong = [k for k in order if k in report.findings]
     _localise(report, finite_wrong)
+    report.divergence = report.layout.say(report.divergence)
     smallest = min(failing, key=lambda r: (sum(r.case.shape), r.case.shape))
     report.smallest = smallest.case
     report.smallest_how = {"hypothesis example": "hypothesis shrinking", "reduced example": "greedy shape reduction",

@@ -153,3 +153,18 @@ def test_a_wrong_shape_in_rows_is_said_in_the_users_shapes():
     res = diagnose(run_case(transposed, case, ref, layout=Layout("rows")))
     assert res.bad == ["dW2"] and res.findings["dW2"].kind == "transposed"
     assert "has shape (2, 4), expected (4, 2)" in res.findings["dW2"].message
+
+
+@pytest.mark.parametrize("layout, text, said", [
+    ("columns", "dZ1 = (W2^T dZ2) * f'(A1)", "dZ1 = (W2^T dZ2) * f'(A1)"),
+    ("rows", "dZ1 = (W2^T dZ2) * f'(A1)", "dZ1 = (dZ2 @ W2.T) * f'(A1)"),
+    ("linear", "dZ1 = (W2^T dZ2) * f'(A1)", "dZ1 = (dZ2 @ W2) * f'(A1)"),
+    ("rows", "stale cache: dW3 = dZ3 A1^T / m", "stale cache: dW3 = A1.T @ dZ3 / m"),
+    ("linear", "stale cache: dW3 = dZ3 A1^T / m", "stale cache: dW3 = dZ3.T @ A1 / m"),
+    ("rows", "check db2 = sum(dZ2, axis=1, keepdims) / m", "check db2 = sum(dZ2, axis=0) / m"),
+    ("linear", "W3 used where W3^T belongs (missing transpose): dZ2 = (W3 dZ3) * g'(Z2)",
+     "W3.T used where W3 belongs (an extra transpose: nn.Linear weights are used as stored): "
+     "dZ2 = (dZ3 @ W3.T) * g'(Z2)"),
+])
+def test_explanations_are_said_in_the_users_layout(layout, text, said):
+    assert Layout(layout).say(text) == said
