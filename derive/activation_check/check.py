@@ -391,6 +391,19 @@ def _singular_problem(b: Breakpoint) -> str | None:
     return None
 
 
+def _grouped(found: list[tuple[Breakpoint, str]], shown: int = 3) -> list[str]:
+    """One line per singular point, the 3 nearest to 0 of each kind, then a count of the rest
+    (floor(z) jumps at every integer)."""
+    out: list[str] = []
+    for kind in dict.fromkeys(b.kind for b, _ in found):
+        same = sorted(((b, p) for b, p in found if b.kind == kind), key=lambda t: (abs(float(t[0].z)), float(t[0].z)))
+        out += [p for _, p in same[:shown]]
+        if len(same) > shown:
+            rest = ", ".join(_show(b.z) for b, _ in same[shown:])
+            out.append(f"... and the same ({kind}) at z = {rest}")
+    return out
+
+
 def _problems(expr: sp.Expr, an: _Analysis, f_vals: Mapping[float, _Ref], xs: np.ndarray) -> list[str]:
     """Faults of the activation itself: not real, undefined, constant, poles, jumps, infinite slopes."""
     out = []
@@ -405,7 +418,7 @@ def _problems(expr: sp.Expr, an: _Analysis, f_vals: Mapping[float, _Ref], xs: np
         out.append(f"f is constant ({expr}): f' = 0, so no gradient flows through it")
     elif all(not d.has(z) and d == 0 for d in an.dpieces):
         out.append("f is piecewise constant: f' = 0 wherever it exists, so no gradient flows through it")
-    out += [p for p in map(_singular_problem, an.bps) if p]
+    out += _grouped([(b, p) for b, p in ((b, _singular_problem(b)) for b in an.bps) if p])
     if not out:
         for x in xs:
             x = float(x)

@@ -579,3 +579,42 @@ def test_scaled_wrong_derivative_still_fails():
                               points=5)
     assert not report.ok
     assert any("wrong" in f for f in report.faults) and any("derived vs numeric.backward" in f for f in report.faults)
+
+
+def test_same_text_under_load_and_from_a_cold_cache():
+    """Deterministic output: the same bytes with empty caches while another thread keeps the
+    CPU busy (nothing in the text depends on time: budgets are operation counts)."""
+    import derive.activation_check.check as module
+    from derive.activation_check.pieces import _SIMPLE_CACHE
+
+    def fresh() -> str:
+        module._ANALYSES.clear()
+        _SIMPLE_CACHE.clear()
+        sp.core.cache.clear_cache()
+        return str(check_activation("t*tanh(t) + sqrt(t**2 + 1)", points=10, network=False,
+                                    time_limit=60.0))
+
+    quiet = fresh()
+    stop = threading.Event()
+
+    def burn() -> None:
+        while not stop.is_set():
+            sum(i * i for i in range(2000))
+
+    burners = [threading.Thread(target=burn) for _ in range(3)]
+    for b in burners:
+        b.start()
+    try:
+        loaded = fresh()
+    finally:
+        stop.set()
+        for b in burners:
+            b.join()
+    assert loaded == quiet
+
+
+def test_many_jumps_are_grouped():
+    report = check_activation("floor(z)", points=5, network=False)
+    jumps = [f for f in report.faults if "jumps" in f]
+    assert jumps[0].startswith("f jumps at z = 0 (from -1 to 0)") and len(jumps) == 3
+    assert any(f.startswith("... and the same (jump) at z = ") for f in report.faults)

@@ -58,3 +58,26 @@ def test_parameters_and_errors():
         activation_expr(sp.Symbol("a") * z)
     with pytest.raises(TypeError, match="catalog name or a sympy expression"):
         activation_expr(3.0)
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (sp.sign(z), sp.Integer(0)),
+    (z * sp.sign(z), sp.sign(z)),
+    (sp.Heaviside(z) * z, sp.Heaviside(z)),
+    (sp.floor(z**2) + z, sp.Integer(1)),
+    (sp.ceiling(z) * 0 + sp.tanh(z), 1 - sp.tanh(z) ** 2),
+    (sp.Max(z, 0), sp.Heaviside(z)),
+], ids=["sign", "z*sign", "heaviside", "floor", "ceiling", "max"])
+def test_derivative_expr_is_the_almost_everywhere_derivative(expr, expected):
+    """No DiracDelta or unevaluated floor derivative ever reaches generated code."""
+    d = derive.activations.derivative_expr(expr)
+    assert not d.has(sp.DiracDelta, sp.Derivative, sp.Subs)
+    assert sp.simplify(d - expected) == 0
+    x = np.array([-1.5, -0.5, 0.5, 1.5])
+    assert np.all(np.isfinite(numpy_function(d)(x)))
+
+
+def test_derivative_expr_keeps_smooth_derivatives_unchanged():
+    """Negative control: a smooth activation's derivative is sympy's diff, untouched."""
+    e = z * derive.sigmoid(z)
+    assert derive.activations.derivative_expr(e) == sp.diff(e, z)
