@@ -141,6 +141,14 @@ VARIANTS: list[tuple[str, str, _Build]] = [
      "dZ3 = -Y (1 - A3): the output gradient started from dA3 = -Y/A3 alone; the (1 - Y)/(1 - A3) term of "
      "dA3 = -(Y/A3 - (1 - Y)/(1 - A3)) is missing (it is the part that matters wherever y = 0)",
      lambda r, u: _when(True, dZ3=-r.case.Y * (1 - r.cache["A3"]))),
+    ("f'(A) instead of f'(Z)",
+     "sigmoid'(A3) used where sigmoid'(Z3) belongs: dZ3 = dA3 * sigmoid(A3) (1 - sigmoid(A3)), with "
+     "dA3 = -(Y/A3 - (1 - Y)/(1 - A3)) (the output layer's cache holds A3, not Z3?)",
+     lambda r, u: _when(True, dZ3=_dA3(r) * _sig(r.cache["A3"]) * (1 - _sig(r.cache["A3"])))),
+    ("from-output formula on Z",
+     "sigmoid' written in terms of the output, applied to Z3: dZ3 = dA3 * Z3 (1 - Z3), with "
+     "dA3 = -(Y/A3 - (1 - Y)/(1 - A3))",
+     lambda r, u: _when(True, dZ3=_dA3(r) * r.cache["Z3"] * (1 - r.cache["Z3"]))),
     ("from-output formula on Z",
      "f' written in terms of the output, applied to Z1 instead of A1: dZ1 = (W2^T dZ2) * f'_from_output(Z1) "
      "(e.g. 1 - Z**2 for tanh', or Z (1 - Z) for sigmoid')",
@@ -155,6 +163,16 @@ VARIANTS: list[tuple[str, str, _Build]] = [
      "relu'(0) = 0, leaky_relu'(0) = alpha)",
      _kink),
 ]
+
+
+def _sig(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _dA3(ref: Reference) -> np.ndarray:
+    """dJ/dA3 times m, as course code starts the backward pass."""
+    A, Y = ref.cache["A3"], ref.case.Y
+    return -(Y / A - (1 - Y) / (1 - A))
 
 
 def _from_output_on_z(ref: Reference, layer: int) -> tuple[str, dict[str, Any]] | None:

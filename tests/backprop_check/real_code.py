@@ -71,11 +71,13 @@ def _activation_backward(dA, Z, activation, tanh_from_z=False):
     return dA * s * (1 - s)
 
 
-def _L_model_backward(AL, Y, caches, hidden, start="dAL", tanh_from_z=False, eps=1e-8):
+def _L_model_backward(AL, Y, caches, hidden, start="dAL", tanh_from_z=False, eps=1e-8, output_cache_is_A=False):
     grads = {}
     L = len(caches)
     Y = Y.reshape(AL.shape)
     linear_cache, Z = caches[L - 1]
+    if output_cache_is_A:  # the activation cache stored the output, not the pre-activation
+        Z = AL
     if start == "dZL":  # the stable start: sigmoid and BCE together
         dZ = AL - Y
     else:
@@ -122,6 +124,12 @@ def course_missing_term(parameters, X, Y):
     """dAL = -Y/AL: the (1 - Y)/(1 - AL) part of the loss's derivative forgotten."""
     AL, caches = _L_model_forward(X, parameters, ("relu", "tanh"))
     return _L_model_backward(AL, Y, caches, ("relu", "tanh"), start="missing")
+
+
+def course_output_cache_holds_A(parameters, X, Y):
+    """sigmoid_backward(dAL, cache) given AL as its cache: sigmoid'(A) for sigmoid'(Z) at the output."""
+    AL, caches = _L_model_forward(X, parameters, ("relu", "tanh"))
+    return _L_model_backward(AL, Y, caches, ("relu", "tanh"), output_cache_is_A=True)
 
 
 # ---------------------------------------------------------------- row-major layer classes (cs231n style)

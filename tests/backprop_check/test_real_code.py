@@ -32,6 +32,8 @@ TABLE = {
     "course, epsilon in dAL": (rc.course_epsilon, COURSE, ALL, {k: "epsilon in gradient" for k in ALL}, 3),
     "course, missing (1-Y)/(1-A)": (rc.course_missing_term, COURSE, ALL,
                                     {k: "missing (1-Y)/(1-A) term" for k in ALL}, 3),
+    "course, sigmoid'(A) at the output": (rc.course_output_cache_holds_A, COURSE, ALL,
+                                         {k: "f'(A) instead of f'(Z)" for k in ALL}, 3),
     "layer classes": (rc.layers_backward, ROWS, None, {}, None),
     "layer classes, tanh'(A)": (rc.layers_tanh_of_output, ROWS, ["dW1", "db1"],
                                 {"dW1": "f'(A) instead of f'(Z)", "db1": "f'(A) instead of f'(Z)"}, 1),
