@@ -52,7 +52,7 @@ TABLE = {
 @pytest.mark.parametrize("name", list(TABLE))
 def test_real_code_gets_the_right_verdict_set_and_pattern(name):
     fn, options, wrong, kinds, layer = TABLE[name]
-    report = check_backprop(fn, max_examples=5, **options)
+    report = check_backprop(fn, max_examples=0, **options)  # the probes find each; the search is tested elsewhere
     if wrong is None:
         assert report.ok, str(report)
         return
