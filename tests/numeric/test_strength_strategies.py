@@ -208,3 +208,50 @@ def test_bad_point_bounds_read_exactly(kwargs, message):
     with pytest.raises(ValueError) as info:
         activation_points(**kwargs)
     assert str(info.value) == message
+
+
+# ---- descriptions -----------------------------------------------------------------
+
+@FAST
+@given(__import__("numeric.strategies", fromlist=["networks"]).networks(
+    heads=("softmax-ce", "identity-mse"), max_depth=3, max_width=3, l2=False, analytic_only=True))
+def test_networks_stay_in_their_bounds(net):
+    assert net.head in ("softmax-ce", "identity-mse")
+    assert 1 <= net.depth <= 3 and len(net.widths) == net.depth + 1
+    assert all(1 <= w <= 3 for w in net.widths)
+    assert net.widths[-1] >= (2 if net.head == "softmax-ce" else 1)
+    assert net.l2 == 0.0
+    assert all(ACTIVATIONS[a].analytic for a in net.activations)
+    if net.activations:  # a pair, cycled over the hidden layers
+        assert net.activations[::2] == (net.activations[0],) * len(net.activations[::2])
+
+
+def test_networks_reach_every_option():
+    from numeric.strategies import networks
+
+    strat = networks()
+    deep = find(strat, lambda n: n.depth == 5 and len(set(n.activations)) == 2)
+    assert deep.activations[2] == deep.activations[0] != deep.activations[1]
+    for cond in (lambda n: n.depth == 1, lambda n: max(n.widths) == 4, lambda n: n.l2 == 1.0,
+                 lambda n: n.l2 == 0.05, lambda n: n.reduction == "sum", lambda n: n.mse == "torch",
+                 lambda n: n.l2_convention == "lambda/2", lambda n: n.head == "sigmoid-mse",
+                 lambda n: n.head == "sigmoid-bce" and n.widths[-1] == 1):
+        assert find(strat, cond)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(heads=("tanh-ce",)), "heads must be a non-empty subset of ('sigmoid-bce', 'softmax-ce', 'identity-mse', "
+                               "'sigmoid-mse'); got ('tanh-ce',)"),
+    (dict(heads=()), "heads must be a non-empty subset of ('sigmoid-bce', 'softmax-ce', 'identity-mse', "
+                     "'sigmoid-mse'); got ()"),
+    (dict(max_width=1), "softmax-ce needs max_width >= 2 (q >= 2)"),
+    (dict(max_depth=0), "max_depth must be a positive int, got 0; e.g. max_depth=8"),
+], ids=["unknown-head", "no-heads", "softmax-width", "depth"])
+def test_bad_network_bounds_read_exactly(kwargs, message):
+    from numeric.strategies import networks
+
+    with pytest.raises(ValueError) as info:
+        networks(**kwargs)
+    assert str(info.value) == message
+    if "max_width" in kwargs:
+        networks(heads=("identity-mse",), max_width=1)  # fine without softmax
