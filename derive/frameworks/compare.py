@@ -38,6 +38,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from derive.frameworks.limit import DEFAULT_CALL_LIMIT, CallTimeout, Limited
 from derive.frameworks.reference import Truth, values
 from derive.frameworks.report import Finding, FrameworkReport, fmt
 
@@ -207,7 +208,7 @@ def _short(exc: BaseException) -> str:
 
 
 def _call(fn: Callable[..., np.ndarray], n: int, *args: np.ndarray) -> tuple[np.ndarray | None, str, int | None]:
-    """Call on the whole grid; if it raises, find the first point that raises alone."""
+    """Call on the whole grid; if it raises, find a point that raises alone (an ordinary one if any)."""
     try:
         out = np.asarray(fn(*args))
         if out.shape != args[0].shape:
@@ -215,7 +216,8 @@ def _call(fn: Callable[..., np.ndarray], n: int, *args: np.ndarray) -> tuple[np.
         return out, "", None
     except (Exception, SystemExit) as exc:  # the user's code may raise (or exit) anything
         whole = _short(exc)
-    for i in range(n):
+    x = np.abs(args[0].astype(np.float64))
+    for i in sorted(range(n), key=lambda k: (not 2.0**-4 <= x[k] <= 16.0, x[k], k)):  # ordinary inputs first
         try:
             fn(*(a[i:i + 1] for a in args))
         except (Exception, SystemExit) as exc:
@@ -435,7 +437,14 @@ def _check_second(ctx: _Ctx, g: np.ndarray, v: np.ndarray) -> None:
     try:
         out = ctx.runner.second(xs.copy(), g.copy(), v.copy())
     except (Exception, SystemExit) as exc:
-        ctx.add("FAIL", "second derivative", f"computing the second derivative raised {_short(exc)}")
+        err = _short(exc)
+        if err.startswith("in-place: ") and any(f.piece == "in-place" and f.dtype == ctx.dtype
+                                                 for f in ctx.report.findings):
+            return  # the same in-place fault, already reported by the backward check
+        if err.startswith("in-place: "):
+            ctx.add("FAIL", "in-place", err[len("in-place: "):])
+        else:
+            ctx.add("FAIL", "second derivative", f"computing the second derivative raised {err}")
         return
     if isinstance(out, str):
         ctx.add("note", "second derivative", f"not checked: {out}")
@@ -457,9 +466,15 @@ def _check_second(ctx: _Ctx, g: np.ndarray, v: np.ndarray) -> None:
 
 
 def run_checks(runner: Runner, truth: Truth, report: FrameworkReport, *, dtypes: Sequence[str], seed: int,
-               rtol: Any, atol: Any) -> FrameworkReport:
-    """Run every check on every dtype and fill ``report`` (findings sorted worst first)."""
-    for dtype in dtypes:
+               rtol: Any, atol: Any, call_limit: float = DEFAULT_CALL_LIMIT) -> FrameworkReport:
+    """Run every check on every dtype and fill ``report`` (findings sorted worst first).
+
+    Each call of the user's code may take ``call_limit`` seconds
+    (:mod:`derive.frameworks.limit`); the first that does not return in time
+    is a ``call`` FAIL naming it, and nothing is called after it.
+    """
+    runner = Limited(runner, call_limit=call_limit)
+    for n, dtype in enumerate(dtypes):
         r, floor = default_tolerances(dtype)
         r = _per_dtype(rtol, dtype, r)
         floor = _per_dtype(atol, dtype, floor)
@@ -470,8 +485,14 @@ def run_checks(runner: Runner, truth: Truth, report: FrameworkReport, *, dtypes:
         rng = np.random.default_rng([seed, 1])
         g = (rng.uniform(0.5, 2.0, len(xs)) * rng.choice([-1.0, 1.0], len(xs))).astype(dtype)
         v = (rng.uniform(0.5, 2.0, len(xs)) * rng.choice([-1.0, 1.0], len(xs))).astype(dtype)
-        with np.errstate(all="ignore"):
-            _check_dtype(ctx, g, v, r, floor)
+        try:
+            with np.errstate(all="ignore"):
+                _check_dtype(ctx, g, v, r, floor)
+        except CallTimeout as exc:
+            rest = f"; {', '.join(dtypes[n + 1:])} not checked" if dtypes[n + 1:] else ""
+            ctx.add("FAIL", "call", f"{exc.what} did not return within {exc.limit:g} s (call_limit): a hang? The "
+                    f"checker stopped calling the function; the checks after this one did not run{rest}")
+            break
     _dtype_only(report, dtypes)
     report.sort()
     return report

@@ -20,6 +20,7 @@ import numpy as np
 
 from derive.frameworks._extras import require
 from derive.frameworks.compare import UserError, run_checks
+from derive.frameworks.limit import DEFAULT_CALL_LIMIT
 from derive.frameworks.reference import truth_for
 from derive.frameworks.report import Finding, FrameworkReport
 from derive.frameworks.validate import check_options, qualname
@@ -207,6 +208,7 @@ def check_jax_activation(
     dtypes: Sequence[str] = ("float64", "float32"),
     seed: int = 0,
     name: str | None = None,
+    call_limit: float = DEFAULT_CALL_LIMIT,
 ) -> FrameworkReport:
     """Check a JAX implementation ``fn`` (``custom_vjp``, ``custom_jvp`` or plain) of ``activation``.
 
@@ -214,7 +216,9 @@ def check_jax_activation(
     :func:`~derive.frameworks.torch_check.check_torch_activation`; the
     backward is ``jax.vjp`` with a random cotangent, the second derivative
     the vjp of that vjp (reverse over reverse), and float64 runs under the
-    scoped :func:`x64` setting (the global flag is left as it was).
+    scoped :func:`x64` setting (the global flag is left as it was).  A call
+    that hangs (also while JAX traces the function) is stopped after
+    ``call_limit`` seconds and reported.
 
     Raises:
         InputError: ``fn`` is not callable, or an option is invalid.
@@ -225,7 +229,7 @@ def check_jax_activation(
         >>> check_jax_activation("tanh", jnp.tanh).ok
         True
     """
-    check_options(fn, rtol, atol, dtypes, seed)
+    check_options(fn, rtol, atol, dtypes, seed, call_limit)
     runner = JaxRunner(fn)
     truth = truth_for(activation)
     text = activation if isinstance(activation, str) else truth.text
@@ -233,4 +237,5 @@ def check_jax_activation(
                              kinks=[k.at for k in truth.kinks],
                              checked=["forward", "backward (vjp) with a random cotangent", "kinks",
                                       "second derivative (vjp of vjp)", "broadcasting"])
-    return run_checks(runner, truth, report, dtypes=list(dtypes), seed=seed, rtol=rtol, atol=atol)
+    return run_checks(runner, truth, report, dtypes=list(dtypes), seed=seed, rtol=rtol, atol=atol,
+                      call_limit=call_limit)

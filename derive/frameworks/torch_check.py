@@ -23,6 +23,7 @@ import numpy as np
 
 from derive.frameworks._extras import require
 from derive.frameworks.compare import UserError, run_checks
+from derive.frameworks.limit import DEFAULT_CALL_LIMIT
 from derive.frameworks.reference import truth_for
 from derive.frameworks.report import Finding, FrameworkReport
 from derive.frameworks.validate import check_options, qualname
@@ -228,6 +229,7 @@ def check_torch_activation(
     dtypes: Sequence[str] = ("float64", "float32"),
     seed: int = 0,
     name: str | None = None,
+    call_limit: float = DEFAULT_CALL_LIMIT,
 ) -> FrameworkReport:
     """Check a PyTorch implementation ``fn`` (e.g. ``MyAct.apply``) of ``activation``.
 
@@ -236,7 +238,8 @@ def check_torch_activation(
     factor is named), the derivative at and around each kink (another
     legitimate convention is a note, not a failure), float64 and float32,
     second derivatives via ``create_graph`` where the function is
-    differentiable twice, broadcasting, and in-place misuse.
+    differentiable twice, broadcasting, and in-place misuse.  A call that
+    hangs is stopped after ``call_limit`` seconds and reported.
 
     Args:
         activation: anything :func:`derive.activation_expr` takes
@@ -250,6 +253,10 @@ def check_torch_activation(
         dtypes: among ``"float64"`` and ``"float32"``.
         seed: seed of the moderate inputs and of the upstream gradients.
         name: the name shown in the report (default: ``fn``'s qualified name).
+        call_limit: seconds each call of the user's code may take (forward,
+            backward, ... over a whole grid; see :mod:`derive.frameworks.limit`).
+            A call that does not return in time is a ``call`` FAIL naming it,
+            and the function is not called again.
 
     Returns:
         A :class:`~derive.frameworks.report.FrameworkReport`.
@@ -263,7 +270,7 @@ def check_torch_activation(
         >>> check_torch_activation("tanh", torch.tanh).ok
         True
     """
-    check_options(fn, rtol, atol, dtypes, seed)
+    check_options(fn, rtol, atol, dtypes, seed, call_limit)
     runner = TorchRunner(fn)
     truth = truth_for(activation)
     text = activation if isinstance(activation, str) else truth.text
@@ -271,4 +278,5 @@ def check_torch_activation(
                              kinks=[k.at for k in truth.kinks],
                              checked=["forward", "backward with a random upstream gradient", "kinks",
                                       "second derivative (create_graph)", "broadcasting", "in-place"])
-    return run_checks(runner, truth, report, dtypes=list(dtypes), seed=seed, rtol=rtol, atol=atol)
+    return run_checks(runner, truth, report, dtypes=list(dtypes), seed=seed, rtol=rtol, atol=atol,
+                      call_limit=call_limit)

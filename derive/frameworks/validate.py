@@ -22,7 +22,7 @@ def _positive(label: str, value: Any) -> None:
                              f"e.g. {label}=1e-12")
 
 
-def check_options(fn: Any, rtol: Any, atol: Any, dtypes: Sequence[str], seed: Any) -> None:
+def check_options(fn: Any, rtol: Any, atol: Any, dtypes: Sequence[str], seed: Any, call_limit: Any = 60.0) -> None:
     """Raise :class:`InputError` naming the fix for a bad option.
 
     Example:
@@ -38,6 +38,9 @@ def check_options(fn: Any, rtol: Any, atol: Any, dtypes: Sequence[str], seed: An
         raise InputError(f"dtypes must be a non-empty sequence of distinct names from {DTYPES}, got {dtypes!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(f"seed must be an int >= 0, got {seed!r}")
+    if (isinstance(call_limit, bool) or not isinstance(call_limit, (int, float)) or not math.isfinite(call_limit)
+            or call_limit <= 0):
+        raise InputError(f"call_limit must be a positive number of seconds, got {call_limit!r}; e.g. call_limit=60")
 
 
 def qualname(fn: Any) -> str:

@@ -37,6 +37,7 @@ def _net(f, g):
     return torch.nn.Sequential(torch.nn.Linear(4, 3), _Act(f), torch.nn.Linear(3, 2), _Act(g), torch.nn.Linear(2, 1))
 
 
+@pytest.mark.slow
 def test_correct_custom_function_inside_a_module_passes_and_a_buggy_one_is_caught():
     """Negative control: the sign slip in the tanh Function makes dW1 and db1 wrong, nothing else."""
     good = _net(CORRECT["tanh"][1].apply, CORRECT["sigmoid"][1].apply)
