@@ -1,4 +1,4 @@
-"""Benchmark harness: ``python benchmarks/run.py [--out FILE] [--quick] [--section N ...] [--skip-pytest]``.
+"""Benchmark harness: ``python benchmarks/run.py [--out FILE] [--quick] [--section N ...] [--skip-pytest] [--update-results]``.
 
 Prints one markdown table per section.  Every figure is a median over
 repeated runs after a warm-up, with min and max beside it; every comparison
@@ -8,7 +8,10 @@ extra) say "skipped: torch not installed" when it is absent.
 
 Sections:
     1. gradient evaluation: numeric.backward, derive.gradient_function,
-       torch autograd, and the matmul-only time (the machine's limit);
+       the generated code (derive.codegen), the GEMM-only floor and torch
+       autograd, at 1 and 2 threads, with the machine's OpenBLAS setting and
+       with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset in the benchmark
+       subprocess alone (module gradients.py; about 4 minutes);
     2. checking cost: check_backprop and directional checks vs
        torch.autograd.gradcheck, and which catalog bugs each catches;
     3. symbolic work: derive, prove exactly, lambdify; proof time vs size;
@@ -61,77 +64,13 @@ def _blas_threads() -> int:
     return os.cpu_count() or 1
 
 
-def _problem(m: int, seed: int = 0):
-    params = numeric.init_params(**SHAPE, seed=seed)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((SHAPE["d"], m))
-    Y = (rng.random((SHAPE["q"], m)) < 0.5).astype(np.float64)
-    return params, X, Y
-
-
-def _torch_backward(torch, params, X, Y) -> Callable[[], Any]:
-    names = ["W1", "b1", "W2", "b2", "W3", "b3"]
-    tp = [torch.tensor(params[k], dtype=torch.float64, requires_grad=True) for k in names]
-    tX, tY = torch.tensor(X), torch.tensor(Y)
-    F = torch.nn.functional
-    m = X.shape[1]
-
-    def run():
-        W1, b1, W2, b2, W3, b3 = tp
-        A1 = F.silu(W1 @ tX + b1)
-        A2 = F.leaky_relu(W2 @ A1 + b2, 0.01)
-        Z3 = W3 @ A2 + b3
-        J = F.binary_cross_entropy_with_logits(Z3, tY, reduction="sum") / m
-        return torch.autograd.grad(J, tp)
-
-    return run
-
-
-def _matmul_only(params, X, Y) -> Callable[[], Any]:
-    """The eight GEMMs of forward + backward, with no elementwise work."""
-    W1, W2, W3 = params["W1"], params["W2"], params["W3"]
-
-    def run():
-        Z1 = W1 @ X
-        Z2 = W2 @ Z1
-        Z3 = W3 @ Z2
-        G2 = W3.T @ Z3
-        _ = Z3 @ Z2.T
-        G1 = W2.T @ G2
-        _ = G2 @ Z1.T
-        _ = G1 @ X.T
-
-    return run
-
-
 def section_gradients(opts: argparse.Namespace) -> str:
-    quick = opts.quick
-    torch = _torch()
-    grad_fn = derive.gradient_function("swish", "leaky_relu")
-    rows = []
-    for m in (64, 1024, 8192):
-        params, X, Y = _problem(m)
-        cands = {
-            "hand": lambda: numeric.backward(params, X, Y, "swish", "leaky_relu"),
-            "lambdified": lambda: grad_fn(params, X, Y),
-            "matmul": _matmul_only(params, X, Y),
-        }
-        if torch is not None:
-            cands["torch"] = _torch_backward(torch, params, X, Y)
-        reps = 7 if quick else (41 if m <= 1024 else 21)
-        t = measure(cands, repeats=reps, warmup=3)
-        row = [m, t["hand"].ms(), t["lambdified"].ms(), t["torch"].ms() if torch else "skipped: torch not installed",
-               t["matmul"].ms(), f"{ratio(t['lambdified'], t['hand']):.3f}",
-               f"{ratio(t['hand'], t['torch']):.3f}" if torch else "n/a",
-               f"{ratio(t['hand'], t['matmul']):.3f}"]
-        rows.append(row)
-    header = ["m", "hand-written ms", "lambdified ms", "torch autograd ms", "matmul-only ms",
-              "lambdified / hand (<= 1.05)", "hand / torch (<= 0.90 at m >= 1024)",
-              "hand / matmul-only (<= 1.3)"]
-    threads = _blas_threads()
-    title = (f"## 1. Gradient evaluation, (d, n, p, q) = (784, 128, 64, 1), f = swish, g = leaky_relu, "
-             f"float64, {threads} threads\n\nmedian (min-max) in ms; ratios are medians of per-round ratios.\n")
-    return title + "\n" + markdown_table(header, rows)
+    """Hand-written, lambdified, generated and GEMM-only at 1 and 2 threads, both OpenBLAS settings
+    (module :mod:`gradients`: each configuration in its own subprocesses)."""
+    import gradients
+
+    return gradients.section(quick=opts.quick, runs=opts.runs, coretype=opts.coretype,
+                             progress=lambda s: print(f"[bench] section 1: {s}", file=sys.stderr, flush=True))
 
 
 # ---------------------------------------------------------------- 2. checking cost
@@ -368,6 +307,12 @@ def main(argv=None) -> int:
                         help="run only these sections (repeatable)")
     parser.add_argument("--skip-pytest", action="store_true",
                         help="section 4: do not time the full pytest run (about 35 s)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="section 1: fresh-process runs per configuration (default 3; 1 with --quick)")
+    parser.add_argument("--coretype", help="section 1: OPENBLAS_CORETYPE of the 'as set' configuration "
+                        "(default: the environment's)")
+    parser.add_argument("--update-results", action="store_true",
+                        help="replace the sections run in benchmarks/RESULTS.md by the new tables")
     args = parser.parse_args(argv)
     chosen = args.section or sorted(SECTIONS)
     parts = [f"# backprop-derive benchmarks\n\nnumpy {np.__version__}, python {sys.version.split()[0]}, "
@@ -379,7 +324,26 @@ def main(argv=None) -> int:
         parts.append(text)
     if args.out:
         args.out.write_text("\n\n".join(parts) + "\n")
+    if args.update_results:
+        path = ROOT / "benchmarks" / "RESULTS.md"
+        path.write_text(replace_sections(path.read_text(), parts[1:]))
+        print(f"[bench] updated {path}", file=sys.stderr)
     return 0
+
+
+def replace_sections(text: str, sections: list[str]) -> str:
+    """``text`` with each ``## N.`` section replaced by the new one of the same number (or appended)."""
+    for new in sections:
+        number = new.split(".", 1)[0] + "."  # "## 1."
+        start = text.find(number)
+        if start < 0:
+            text = text.rstrip("\n") + "\n\n" + new + "\n"
+            continue
+        end = text.find("\n## ", start + len(number))
+        end = len(text) if end < 0 else end + 1
+        text = text[:start] + new.rstrip("\n") + "\n\n" + text[end:].lstrip("\n") if end < len(text) \
+            else text[:start] + new.rstrip("\n") + "\n"
+    return text
 
 
 if __name__ == "__main__":

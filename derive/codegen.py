@@ -249,7 +249,7 @@ def _kernel(fn: str, expr: sp.Expr, orders: set[int]) -> tuple[str, list[str]]:
     block = emit_block(list(zip(reduced, outs)), {z: "z"}, {}, pre)
     name = f"_kernel_{fn}_{''.join(map(str, sorted(orders)))}"
     lines = [f"def {name}(z, {', '.join(outs)}):"]
-    lines.append(f"    # {', '.join(fn + chr(39) * o + '(z)' for o in sorted(orders))} of one row block")
+    lines.append(f"    # {' and '.join(('value', 'derivative')[o] for o in sorted(orders))} of {fn} on one row block")
     temps = [f"_f{i}" for i in range(block.floats)] + [f"_b{i}" for i in range(block.bools)]
     if temps:
         lines.append(f"    {', '.join(temps)}, = _temps({name!r}, {block.floats}, {block.bools}, z.shape, z.dtype)")
@@ -307,6 +307,7 @@ def _pass_source(
     out = [f"    # pass {k}: " + "; ".join(s.label for s in p.steps)]
     block: list[str] = []
     views: list[str] = []
+    temps = [0, 0]
 
     def view(name: str) -> str:
         if name not in views:
@@ -344,7 +345,9 @@ def _pass_source(
                 c = printer.doprint(step.coeff.xreplace({s: sp.Symbol(n) for s, n in scalars.items()}))
                 block.append(f"numpy.multiply({view(step.target)}, {c}, out={view(step.target)})")
         elif step.expr != sp.Symbol(step.target):
-            block += emit_block([(step.expr, view(step.target))], leaves, scalars).lines
+            tail = emit_block([(step.expr, view(step.target))], leaves, scalars)
+            block += tail.lines
+            temps = [max(temps[0], tail.floats), max(temps[1], tail.bools)]
         for (fn, arg), orders in applies.items():
             if arg == step.target:
                 outs = [view(f"{fn}{'_d' * o}_{arg}") for o in sorted(orders)]
@@ -352,6 +355,11 @@ def _pass_source(
     if block:
         out.append(f"    def _pass{k}(_r):")
         out += [f"        {v}_ = {v}[_r]" for v in views]
+        names = [f"_f{i}" for i in range(temps[0])] + [f"_b{i}" for i in range(temps[1])]
+        if names:
+            cols = _shape(p.shape)[1:-1].split(", ")[1]
+            out.append(f"        {', '.join(names)}, = _temps('_pass{k}', {temps[0]}, {temps[1]}, "
+                       f"(_r.stop - _r.start, {cols}), _dt)")
         out += [f"        {ln}" for ln in block]
         out.append(f"    _row_blocks(*{_shape(p.shape)}, _pass{k})")
     return out

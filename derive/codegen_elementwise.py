@@ -290,6 +290,13 @@ def emit_block(
             res.dest = dest
         else:
             em.ops.append(_Op("numpy.copyto({out}, {0})", _Reg("f", dest=dest), (res,)))
+    live = {id(o.out) for o in em.ops if o.out.dest is not None}
+    kept: list[_Op] = []
+    for o in reversed(em.ops):  # drop values nothing reads (sympy's cse may leave some)
+        if id(o.out) in live:
+            kept.insert(0, o)
+            live.update(id(x) for x in o.ins if isinstance(x, _Reg))
+    em.ops = kept
     nf, nb = _allocate(em.ops, 0)
     lines = []
     for o in em.ops:
