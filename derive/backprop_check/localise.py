@@ -126,6 +126,9 @@ def _shape_story(name: str, G: np.ndarray, T: np.ndarray, res: CaseResult,
     if got == want[::-1] and np.allclose(G, T.T, **tol):
         return "transposed", (f"has shape {got}, expected {want}: it is the truth transposed "
                               f"(operands of the product swapped, or a transpose missing){hazard}")
+    if G.size == T.size and G.ndim > T.ndim and np.allclose(G.reshape(-1), T.reshape(-1), **tol):
+        return "shape", (f"has shape {got}, expected {want}: the values are right but it has extra axes of "
+                         f"size 1 (squeeze them){hazard}")
     if G.size == T.size and np.allclose(G.reshape(-1), T.reshape(-1), **tol):
         return "keepdims", (f"has shape {got}, expected {want}: the values are right but the sum lost its "
                             f"keepdims (use keepdims=True){hazard}")

@@ -76,17 +76,31 @@ def _leaf(value: Any) -> Any:
             arr = np.array(value, copy=True)
     except Exception:  # noqa: BLE001 - ragged lists, tensors that need .detach(), junk
         return Opaque(type(value).__name__)
+    if arr.dtype.kind == "c":
+        return Opaque(f"complex array ({arr.dtype}): a gradient must be real")
     if arr.dtype.kind not in "biuf":
         return Opaque(type(value).__name__ if arr.dtype.kind != "O" or arr.ndim == 0 else "object array")
     return arr
 
 
-def _plain(out: Any, depth: int = 0) -> Any:
-    """The returned value as plain, picklable data (reading it may raise: the caller catches)."""
+def _is_pair(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) and len(x) == 2 and not any(isinstance(v, (int, float)) for v in x)
+
+
+def _plain(out: Any) -> Any:
+    """The returned value as plain, picklable data (reading it may raise: the caller catches).
+
+    A mapping's values are gradients (arrays); a list or tuple holds
+    gradients, or ``(dW, db)`` pairs when every item is a pair (and there
+    are not six of them, the flat form).
+    """
     if isinstance(out, Mapping):
-        return {str(k): _plain(out[k], depth + 1) if depth < 1 else _leaf(out[k]) for k in list(out.keys())}
-    if isinstance(out, (list, tuple)) and depth < 2 and not (out and isinstance(out[0], (int, float))):
-        return [_plain(x, depth + 1) for x in out]
+        return {str(k): _leaf(out[k]) for k in list(out.keys())}
+    if isinstance(out, (list, tuple)):
+        items = list(out)
+        if items and len(items) != 6 and all(_is_pair(x) for x in items):
+            return [[_leaf(a), _leaf(b)] for a, b in items]
+        return [_leaf(x) for x in items]
     return _leaf(out)
 
 

@@ -166,3 +166,18 @@ def test_sandbox_closes_its_child():
     proc = box._proc
     box.close()
     assert not proc.is_alive()
+
+
+@pytest.mark.parametrize("returned, name, kind, phrase", [
+    (lambda G: {k: np.asarray(v).tolist() for k, v in G.items()}, None, None, ""),
+    (lambda G: [(G[f"dW{i}"].tolist(), G[f"db{i}"].tolist()) for i in (1, 2, 3)], None, None, ""),
+    (lambda G: {**G, "dW1": [[1.0, 2.0], [3.0]]}, "dW1", "not an array", "(list)"),
+    (lambda G: {k: v + 0j for k, v in G.items()}, "dW3", "not an array", "a gradient must be real"),
+    (lambda G: {k: v[None] for k, v in G.items()}, "dW3", "shape", "extra axes of size 1"),
+], ids=["nested lists", "pairs of lists", "ragged", "complex", "extra axis"])
+def test_returned_containers_are_read_or_named(returned, name, kind, phrase):
+    report = check_backprop(lambda P, X, Y: returned(dict(numeric.backward(P, X, Y))), **FAST)
+    if name is None:
+        assert report.ok, str(report)
+    else:
+        assert report.findings[name].kind == kind and phrase in report.findings[name].message, str(report)
