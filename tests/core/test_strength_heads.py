@@ -153,3 +153,17 @@ def test_sum_to_one_rewrites_the_last_row():
 def test_gradient_function_refuses_what_is_not_a_description():
     with pytest.raises(numeric.InputError, match=r"^network must be a numeric.Network, got dict$"):
         derive.gradient_function(network={"widths": (2, 3, 1)})
+
+
+def test_operations_of_the_chain_are_immutable_values():
+    import dataclasses
+
+    from derive.chain import Affine, Elementwise
+    from derive.heads import HEAD_OPS
+
+    ops = [Affine(1), Elementwise(1, "f"), *(cls(2) for cls in HEAD_OPS.values())]
+    for op in ops:
+        assert hash(op) == hash(dataclasses.replace(op)) and op == dataclasses.replace(op)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            op.layer = 5
+    assert len(set(ops)) == len(ops)
