@@ -59,6 +59,25 @@ def cost_tex(y: Any, a: Any, *, sums: str = "") -> str:
     return f"-\\frac{{1}}{{m}}{sums}\\left[{tex(bce_terms(y, a))}\\right]"
 
 
+def _scaled_sum(expr: Any) -> str | None:
+    """``c (a/b + ...)`` printed as a coefficient times a bracket, not as one
+    fraction with fractions inside (``-\\frac{1}{m}\\left(\\frac{Y}{A_3} - ...\\right)``)."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    sums = [f for f in expr.args if isinstance(f, sp.Add)]
+    rest = [f for f in expr.args if not isinstance(f, sp.Add)]
+    if len(sums) != 1 or not rest or not all(f.is_number or isinstance(f, (sp.Symbol, sp.Pow)) for f in rest):
+        return None
+    inner = sums[0]
+    if not any(sp.fraction(t)[1] != 1 for t in sp.Add.make_args(inner)):
+        return None
+    coeff = sp.Mul(*rest)
+    if coeff.could_extract_minus_sign() and all(t.could_extract_minus_sign() for t in sp.Add.make_args(inner)[1:]):
+        coeff, inner = -coeff, -inner
+    head = tex(coeff)
+    return f"{head}\\left({tex(inner)}\\right)"
+
+
 def _product(expr: Any) -> str | None:
     """An unevaluated product of several factors, printed factor by factor
     (sympy's printer would merge ``(1/v)(e/v)`` back into one fraction)."""
@@ -69,7 +88,7 @@ def _product(expr: Any) -> str | None:
     if isinstance(expr, sp.Mul) and len(expr.args) >= 2 and sum(composite(f) for f in expr.args) >= 2:
         parts = []
         for f in expr.args:
-            body = tex(f)
+            body = _scaled_sum(f) or tex(f)
             parts.append(rf"\left({body}\right)" if isinstance(f, sp.Add) or body.startswith("-") else body)
         return r" \cdot ".join(parts)
     return None
@@ -143,7 +162,7 @@ def render_derivation(d: Derivation) -> str:
             m = sp.Symbol("m", positive=True, integer=True)
             if sp.expand(step.rhs + bce_terms(y, a) / m) == 0:
                 rhs = cost_tex(y, a)
-        rhs = _product(rhs) or rhs
+        rhs = (_product(rhs) or _scaled_sum(rhs) or rhs) if not isinstance(rhs, str) else rhs
         cont = bool(seen) and any(lhs == s for s in seen)
         rows.append(("" if cont else lhs_tex, rhs, f"[{k}]"))
         seen.extend([step.lhs, step.rhs])
