@@ -137,13 +137,20 @@ def _output(Z: np.ndarray, head: str) -> np.ndarray:
 
 
 def forward_any(P: Mapping[str, np.ndarray], X: np.ndarray, net: Network) -> dict[str, np.ndarray]:
-    """The cache ``Z1 A1 ... ZL AL`` (inputs already validated)."""
+    """The cache ``Z1 A1 ... ZL AL`` (inputs already validated).
+
+    Raises:
+        NonFiniteError: a pre-activation overflows float64 (named, no warning first).
+    """
     cache: dict[str, np.ndarray] = {}
     A = X
     acts = _acts(net)
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # named below, not warned
         for layer in range(1, net.depth + 1):
             Z = P[f"W{layer}"] @ A + P[f"b{layer}"]
+            if not np.all(np.isfinite(Z)):
+                raise NonFiniteError(f"Z{layer} = W{layer} A{layer - 1} + b{layer} overflows float64: "
+                                     "the inputs or weights are too large")
             A = acts[layer - 1].value(Z) if layer < net.depth else _output(Z, net.head)
             cache[f"Z{layer}"], cache[f"A{layer}"] = Z, A
     return cache
@@ -202,12 +209,8 @@ def backward_any(
     L, m = net.depth, X.shape[1]
     N = _normaliser(net, m)
     acts = _acts(net)
+    cache = forward_any(P, X, net)  # raises NonFiniteError for an overflowing Z
     with np.errstate(over="ignore", under="ignore"):
-        cache = forward_any(P, X, net)
-        for layer in range(1, L + 1):
-            if not np.all(np.isfinite(cache[f"Z{layer}"])):
-                raise NonFiniteError(f"Z{layer} = W{layer} A{layer - 1} + b{layer} overflows float64: "
-                                     "the inputs or weights are too large")
         A_L = cache[f"A{L}"]
         dZ = output_scale(net, A_L.shape[0]) * (A_L - Y)
         if net.head == "sigmoid-mse":

@@ -153,7 +153,8 @@ def _multiply_and_sum(G: np.ndarray, D: np.ndarray) -> np.ndarray:
 
     def work(rows: slice) -> np.ndarray:
         g = G[rows]
-        g *= D[rows]
+        with np.errstate(under="ignore"):  # tiny f'(z) times a gradient: 0 is the right answer
+            g *= D[rows]
         return np.sum(g, axis=1)
 
     sums = row_blocks(*G.shape, work)
@@ -285,11 +286,12 @@ def backward(
     db2 = _multiply_and_sum(dZ2, dA2)  # dZ2 = (W3^T dZ3) * g'(Z2), elementwise
     dZ1 = P["W2"].T @ dZ2
     db1 = _multiply_and_sum(dZ1, dA1)  # dZ1 = (W2^T dZ2) * f'(Z1)
-    grads = {"db1": db1 / m, "db2": db2 / m, "db3": np.sum(dZ3, axis=1, keepdims=True) / m}
-    for layer, dZ, A_prev in ((1, dZ1, Xa), (2, dZ2, A1), (3, dZ3, A2)):
-        dW = dZ @ A_prev.T
-        dW /= m
-        grads[f"dW{layer}"] = dW
+    with np.errstate(under="ignore"):  # a gradient below the smallest float64 is 0, correctly
+        grads = {"db1": db1 / m, "db2": db2 / m, "db3": np.sum(dZ3, axis=1, keepdims=True) / m}
+        for layer, dZ, A_prev in ((1, dZ1, Xa), (2, dZ2, A1), (3, dZ3, A2)):
+            dW = dZ @ A_prev.T
+            dW /= m
+            grads[f"dW{layer}"] = dW
     out = {k: grads[k] for k in ("dW1", "db1", "dW2", "db2", "dW3", "db3")}
     if return_dZ:
         out.update(dZ1=dZ1, dZ2=dZ2, dZ3=dZ3)

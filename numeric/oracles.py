@@ -272,7 +272,10 @@ def directional_check(
         for i, v in enumerate(_directions(J.base[name].shape, directions, rng)):
             a, n, h, est = _along(J, name, v, analytic["d" + name], method)
             diff = abs(a - n)
-            rows.append((diff / (tol.rtol * max(abs(n), abs(a)) + floor), i, a, n, diff, h, est))
+            allowed = tol.rtol * max(abs(n), abs(a)) + floor
+            # zero tolerances: any difference ranks first (inf), none ranks last
+            ratio = diff / allowed if allowed > 0 else (float("inf") if diff > 0 else 0.0)
+            rows.append((ratio, i, a, n, diff, h, est))
         _, i, a, n, diff, h, est = max(rows, key=lambda r: r[0])
         report.checks["d" + name] = ParamCheck(
             "d" + name, f"direction {i}", a, n, diff, diff / abs(n) if n else diff,

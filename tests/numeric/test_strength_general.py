@@ -243,9 +243,6 @@ def test_overflowing_layers_are_named():
     assert str(info.value) == ("Z2 = W2 A1 + b2 overflows float64: the inputs or weights are too large")
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="known: forward_any hushes overflow but not the invalid value of inf - inf in the "
-                          "next product, so a RuntimeWarning comes before the named error (numeric/general.py)")
 def test_overflow_is_named_without_a_warning_first():
     import warnings
 
