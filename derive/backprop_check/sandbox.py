@@ -74,8 +74,12 @@ def _leaf(value: Any) -> Any:
     try:
         with np.errstate(all="ignore"):
             arr = np.array(value, copy=True)
-    except Exception:  # noqa: BLE001 - ragged lists, tensors that need .detach(), junk
-        return Opaque(type(value).__name__)
+    except Exception as exc:  # noqa: BLE001 - ragged lists, tensors that need .detach(), junk
+        if isinstance(value, (list, tuple)):
+            return Opaque(type(value).__name__)
+        where = user_frames(exc, limit=1)
+        return Opaque(f"{type(value).__name__}; converting it to an array raised {describe_exception(exc)}"
+                      + (f" at {where}" if where else ""))
     if arr.dtype.kind == "c":
         return Opaque(f"complex array ({arr.dtype}): a gradient must be real")
     if arr.dtype.kind not in "biuf":

@@ -181,3 +181,17 @@ def test_returned_containers_are_read_or_named(returned, name, kind, phrase):
         assert report.ok, str(report)
     else:
         assert report.findings[name].kind == kind and phrase in report.findings[name].message, str(report)
+
+
+class NeedsDetach:
+    """Like a torch tensor that requires grad: np.asarray raises."""
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+
+def test_an_object_that_refuses_conversion_is_named_with_its_error():
+    report = check_backprop(lambda P, X, Y: {**numeric.backward(P, X, Y), "dW2": NeedsDetach()}, **FAST)
+    message = report.findings["dW2"].message
+    assert report.wrong == ["dW2"] and "NeedsDetach; converting it to an array raised RuntimeError" in message
+    assert "test_sandbox.py" in message and "in __array__" in message
