@@ -86,6 +86,13 @@ def run_report(args: argparse.Namespace) -> int:
 
         print(f"backprop-derive: interrupted; {describe_pair(out_dir, stem)}", file=sys.stderr)
         return 130
+    from derive.report.pair import StaleReportError, read_pair
+
+    try:  # read back what is on disk, as every reader does
+        read_pair(out_dir, stem)
+    except StaleReportError as exc:
+        print(f"backprop-derive: error: the report on disk does not check out after writing: {exc}", file=sys.stderr)
+        return 1
     if written.removed_pdf:
         _progress(f"removed {out_dir / (stem + '.pdf')}: it showed an earlier .tex (--no-pdf run)")
     _progress(f"done in {time.perf_counter() - start:.1f} s")
