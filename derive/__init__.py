@@ -1,7 +1,11 @@
 """Symbolic side of backprop-derive: derive, prove and lambdify the gradients.
 
-The network is a chain of operations (affine, elementwise, sigmoid + BCE),
-each with a matrix-form backward rule; the reverse pass records every step.
+The network is a chain of operations (affine, elementwise, and a head:
+sigmoid + BCE, softmax + CE, identity or sigmoid + MSE), each with a
+matrix-form backward rule; the reverse pass records every step.  Any
+network is described by :class:`derive.Network` (the same class as
+:class:`numeric.Network`, plain data); its symbolic view is
+:class:`derive.SymbolicNetwork`.
 Proofs are exact at concrete shapes (level 1) and numeric (level 3).
 
 ``import derive`` is cheap: the public names below are loaded on first use
@@ -53,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "SymbolicProof": "derive.proof",
     "sigmoid_derivative": "derive.scalar",
     "bce_simplification": "derive.scalar",
+    "softmax_jacobian": "derive.scalar",
+    "softmax_ce_simplification": "derive.scalar",
+    "mse_simplification": "derive.scalar",
+    "l2_derivative": "derive.scalar",
     "activation_expr": "derive.expr",
     "CATALOG": "derive.activations",
     "sigmoid": "derive.activations",
