@@ -49,7 +49,7 @@ from derive.expr import activation_expr
 from derive.lambdified import _FAST_NAMESPACE, _sigmoid_cse, _symbolic_activation
 from derive.matrix import Apply, Ones, Softmax
 from numeric._blocks import row_blocks
-from numeric._validate import check_network
+from numeric._validate import as_array, check_network
 from numeric.description import Network as PlainNetwork
 from numeric.errors import BackpropDeriveError, InputError
 from numeric.general import check_problem
@@ -400,15 +400,20 @@ class GeneratedGradient:
             params: ``W1 b1 ... WL bL``.  X: inputs, d x m.  Y: targets, q x m.
             return_dZ: also return ``dZ1 ... dZL`` (``N dJ/dZ`` convention).
         """
+        scan_X = False
         if self.network is not None:
             P, Xa, Ya = check_problem(params, X, Y, self.network)
-        elif self.net.depth == 3:
-            P, Xa, Ya = check_network(params, X, Y)
+        elif self.net.depth == 3:  # X (the largest array) is scanned only if a gradient is not finite
+            P, Xa, Ya = check_network(params, X, Y, scan_X=False)
+            scan_X = True
         else:
             P, Xa, Ya = dict(params), np.asarray(X), np.asarray(Y)
         lam = self.network.l2 if self.network is not None else 0.0
         with np.errstate(over="ignore", under="ignore"):
-            return self._fn(*(P[k] for k in self._params), Xa, Ya, lam, return_dZ)
+            out = self._fn(*(P[k] for k in self._params), Xa, Ya, lam, return_dZ)
+        if scan_X and not all(np.isfinite(v).all() for v in out.values()):
+            as_array("X", Xa)  # a NaN or infinity in X reaches every dW1: name X's entry, as the full check does
+        return out
 
     def __repr__(self) -> str:
         acts = ", ".join(f"{k}={v}" for k, v in self.activations.items())

@@ -87,6 +87,7 @@ class _Emitter:
         self.scalar_names = dict(scalars)
         self.ops: list[_Op] = []
         self.memo: dict[sp.Basic, Any] = {}
+        self.defs: dict[sp.Symbol, sp.Expr] = {}  # cse symbols -> their definitions
         self.printer = scalar_printer()
         self.fallback = fallback_printer()
 
@@ -208,9 +209,28 @@ class _Emitter:
                 return self.op("numpy.multiply({0}, {1}, out={out})", self.op("numpy.square({0}, out={out})", b), b)
         return self.op("numpy.power({0}, {1}, out={out})", self.emit(base), self.emit(ex))
 
-    def piecewise(self, e: sp.Piecewise) -> _Reg:
-        """Masked copies from the last branch to the first: the first true condition wins."""
+    def piecewise(self, e: sp.Piecewise) -> Any:
+        """Masked copies from the last branch to the first: the first true condition wins.
+
+        Two cheaper exact-enough forms first, for two branches split at a
+        constant: two constants become ``b + (a - b) * mask`` (lambdified's
+        blend); two affine branches that meet at the split become the max
+        (convex) or min (concave) of the two, as ``max(z, 0.01 z)`` is
+        leaky_relu.  Both agree with the masked form to a rounding error.
+        """
         pieces = list(e.args)
+        kink = _two_sided(e.xreplace(self.defs))
+        if kink is not None:
+            x, c, left, right, side = kink
+            if left.is_Number and right.is_Number:
+                mask = self.op(f"numpy.{side}({{0}}, {self.const(c)}, out={{out}})", self.emit(x))
+                if right - left != 1:
+                    mask = self.op("numpy.multiply({0}, {1}, out={out})", mask, self.const(right - left))
+                return self.op("numpy.add({0}, {1}, out={out})", mask, self.const(left)) if left != 0 else mask
+            sl, sr = sp.diff(left, x), sp.diff(right, x)
+            if sl.is_Number and sr.is_Number and sl != sr and sp.expand(left.subs(x, c) - right.subs(x, c)) == 0:
+                fn = "maximum" if sr > sl else "minimum"
+                return self.op(f"numpy.{fn}({{0}}, {{1}}, out={{out}})", self.emit(left), self.emit(right))
         if pieces[-1].cond == sp.true:
             out = self.fresh(self.emit(pieces.pop().expr))
         else:
@@ -234,6 +254,33 @@ class _Emitter:
         for i in range(len(marks)):
             fmt = fmt.replace(f"_ARG{i}_", f"{{{i}}}")
         return self.op(f"{{out}}[...] = {fmt}", *ins, kind="b" if isinstance(e, sp.logic.boolalg.Boolean) else "f")
+
+
+def _two_sided(e: sp.Piecewise) -> tuple[sp.Symbol, sp.Expr, sp.Expr, sp.Expr, str] | None:
+    """``(x, c, left, right, right_side)`` for ``Piecewise((a, x < c), (b, True))`` and its variants,
+    with finite numeric c and branches affine in the one symbol x."""
+    if len(e.args) != 2 or e.args[1].cond != sp.true or type(e.args[0].cond) not in _COMPARE:
+        return None
+    (a, cond), (b, _) = e.args
+    lhs, rhs = cond.lhs, cond.rhs
+    if isinstance(rhs, sp.Symbol) and lhs.is_Number:
+        cond = cond.reversed
+        lhs, rhs = cond.lhs, cond.rhs
+    if not isinstance(lhs, sp.Symbol) or not rhs.is_Number or not rhs.is_finite:
+        return None
+    x = lhs
+    for branch in (a, b):
+        if not branch.free_symbols <= {x} or not branch.is_polynomial(x) or sp.degree(branch, x) > 1:
+            return None
+        if not all(c.is_finite for c in sp.Poly(branch, x).all_coeffs()):
+            return None
+    # the right side as a NumPy comparison of x with c: (x, c, left, right, right_side)
+    sides = {sp.LessThan: (a, b, "greater"), sp.StrictLessThan: (a, b, "greater_equal"),
+             sp.GreaterThan: (b, a, "greater_equal"), sp.StrictGreaterThan: (b, a, "greater")}
+    if type(cond) not in sides:
+        return None
+    left, right, side = sides[type(cond)]
+    return x, rhs, left, right, side
 
 
 def _allocate(ops: Sequence[_Op], first: int) -> tuple[int, int]:
@@ -282,6 +329,7 @@ def emit_block(
     em = _Emitter(leaves, scalars)
     for sym, expr in pre:
         em.memo[sym] = em.emit(expr)
+        em.defs[sym] = expr.xreplace(em.defs)
     results = [em.emit(expr) for expr, _ in outputs]
     for (expr, dest), res in zip(outputs, results):
         writes = [i for i, o in enumerate(em.ops) if o.out is res]
