@@ -29,12 +29,14 @@ import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 __all__ = ["FreshProcess", "FreshProcessError", "serve"]
 
 _SERVE = "from derive.frameworks.fresh import serve; serve()"
 _PR_SET_PDEATHSIG = 1
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the derive package
 
 
 class FreshProcessError(RuntimeError):
@@ -66,10 +68,13 @@ class FreshProcess:
                 f"({type(exc).__name__}: it cannot be pickled); define it at module level in an "
                 "importable module (not a lambda, a closure or in __main__)") from None
         mine, theirs = socket.socketpair()
+        # this package must import there before sys.path arrives, even when it is not installed
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH", "")]))
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _SERVE, str(theirs.fileno()), str(os.getpid())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2, close_fds=True)
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=2, close_fds=True, env=env)
         except OSError as exc:
             mine.close()
             raise FreshProcessError(f"could not start a fresh Python process: {exc}") from None

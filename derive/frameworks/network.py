@@ -230,7 +230,7 @@ class JaxBackward:
                 try:
                     return _grads(params, self._grad(*args))
                 except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                        jax.errors.TracerIntegerConversionError):
+                        jax.errors.TracerIntegerConversionError, jax.errors.NonConcreteBooleanIndexError):
                     self._eager = True  # Python control flow on values: not traceable
             return _grads(params, jax.grad(self._loss)(*args))
 

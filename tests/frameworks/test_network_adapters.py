@@ -135,3 +135,19 @@ def test_jax_closure_under_the_child_is_a_finding_that_names_the_fix():
                                    max_examples=0, call_limit=120)
     assert not report.ok
     assert "define it at module level" in str(report) and "0x" not in str(report)
+
+
+@pytest.mark.slow
+def test_jax_loss_that_cannot_be_traced_runs_eagerly_with_the_same_gradients():
+    pytest.importorskip("jax", reason="JAX extra not installed: pip install 'backprop-derive[jax]'")
+    import jax_zoo
+    import numpy as np
+    import numeric
+
+    from derive.frameworks import jax_backward
+
+    P = numeric.init_params(3, 4, 2, 1, seed=2)
+    X, Y = np.linspace(-2, 2, 15).reshape(3, 5), np.array([[1.0, 0.0, 0.0, 1.0, 1.0]])
+    got = jax_backward(jax_zoo.loss_untraceable)(P, X, Y)
+    want = numeric.backward(P, X, Y, f="tanh", g="tanh")
+    assert all(np.allclose(got[k], want[k], rtol=1e-12, atol=1e-15) for k in want)
