@@ -22,6 +22,7 @@ from derive.activations import NUMPY_NAMESPACE, derivative_expr, sigmoid, stable
 from derive.expr import activation_expr
 from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
+from derive.steps import scalar_equal
 from numeric._blocks import row_blocks, scratch
 from numeric._validate import check_network
 from numeric.description import Network as PlainNetwork
@@ -246,10 +247,21 @@ def _cached(f: Any, g: Any) -> GradientFunction:
 
 
 def _symbolic_activation(spec: Any) -> sp.Expr:
+    """A description's activation as a sympy expression in z.
+
+    A ``(value, derivative)`` pair of expressions (or expression text) is
+    accepted when sympy confirms that the derivative is the value's
+    derivative; a pair of NumPy callables cannot be derived from.
+    """
     if isinstance(spec, tuple):
+        if len(spec) == 2 and all(isinstance(e, (str, sp.Expr)) for e in spec):
+            value, claimed = activation_expr(spec[0]), activation_expr(spec[1])
+            if not scalar_equal(derivative_expr(value), claimed):
+                raise InputError(f"the derivative {spec[1]!r} is not the derivative of {spec[0]!r}")
+            return value
         raise InputError(
-            "gradient_function derives f' itself: give the activation as a catalog name or an "
-            "expression, not a (value, derivative) pair (numeric.backward takes pairs)"
+            "gradient_function derives f' itself: give the activation as a catalog name, an expression, "
+            "or a (value, derivative) pair of expressions; a pair of NumPy callables only works in numeric"
         )
     name = getattr(spec, "name", None)
     if name is not None and not isinstance(spec, (str, sp.Basic)):  # a numeric.Activation

@@ -59,8 +59,8 @@ def _activation_ok(spec: Any) -> bool:
     pair of callables, or (for derive) a sympy expression; never None."""
     if spec is None or isinstance(spec, (bool, int, float)):
         return False
-    if isinstance(spec, tuple):
-        return len(spec) == 2 and all(callable(s) for s in spec)
+    if isinstance(spec, tuple):  # callables (numeric) or expressions (derive)
+        return len(spec) == 2 and all(s is not None and not isinstance(s, (bool, int, float)) for s in spec)
     return True
 
 
@@ -73,8 +73,9 @@ class Network:
             for the article), or None: any widths, read from the
             parameters, with ``len(activations) + 1`` layers.
         activations: one per hidden layer: catalog names (both packages),
-            ``Activation`` objects or ``(value, derivative)`` pairs (numeric),
-            sympy expressions or expression text (derive only).
+            ``Activation`` objects or ``(value, derivative)`` pairs of callables
+            (numeric), sympy expressions, expression text or
+            ``(value, derivative)`` pairs of expressions (derive only).
         head: ``"sigmoid-bce"``, ``"softmax-ce"``, ``"identity-mse"`` or
             ``"sigmoid-mse"`` (module docstring).
         reduction: ``"mean"`` over the batch (default) or ``"sum"``.

@@ -193,6 +193,13 @@ def test_gradient_function_refuses_bad_targets_and_pairs():
     pair = Network(widths=(3, 2, 2), activations=((np.tanh, lambda z: 1 - np.tanh(z) ** 2),))
     with pytest.raises(numeric.InputError, match="derives f' itself"):
         derive.gradient_function(pair)
+    exprs = Network(widths=(3, 2, 2), activations=(("tanh(z)", "1 - tanh(z)**2"),))
+    P, X, Y = draw_network_problem(Network(widths=(3, 2, 2), activations=("tanh",)), 3, seed=0)
+    G = derive.gradient_function(exprs)(P, X, Y)
+    H = numeric.backward(P, X, Y, network=Network(widths=(3, 2, 2), activations=("tanh",)))
+    assert max(compare_gradients(G, H, exprs.gradient_names()).values()) < 1e-12
+    with pytest.raises(numeric.InputError, match="is not the derivative of"):
+        derive.gradient_function(Network(widths=(3, 2, 2), activations=(("tanh(z)", "1 - tanh(z)"),)))
 
 
 def test_verify_a_small_network():
