@@ -69,6 +69,8 @@ def test_fresh_process_returns_values_and_reports_exceptions():
         with pytest.raises(FreshProcessError, match="ValueError: math domain error"):
             proc.call(-1.0)
         assert proc.call(9.0) == 3.0  # still serving after the user's exception
+        if Path("/proc/self/cmdline").exists():
+            assert proc._proc.pid in _fresh_processes()  # negative control of the leftover-process scan
 
 
 @pytest.mark.slow
@@ -151,3 +153,36 @@ def test_jax_loss_that_cannot_be_traced_runs_eagerly_with_the_same_gradients():
     got = jax_backward(jax_zoo.loss_untraceable)(P, X, Y)
     want = numeric.backward(P, X, Y, f="tanh", g="tanh")
     assert all(np.allclose(got[k], want[k], rtol=1e-12, atol=1e-15) for k in want)
+
+
+def _fresh_processes():
+    """Pids of running fresh-process servers (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"derive.frameworks.fresh import serve" in (entry / "cmdline").read_bytes():
+                out.append(int(entry.name))
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc to look for processes")
+def test_a_hanging_jax_loss_times_out_and_leaves_no_process_behind():
+    pytest.importorskip("jax", reason="JAX extra not installed: pip install 'backprop-derive[jax]'")
+    import time
+
+    import jax_zoo
+
+    from derive.frameworks import jax_backward
+
+    before = set(_fresh_processes())
+    report = derive.check_backprop(jax_backward(jax_zoo.loss_hangs), f="tanh", g="tanh", max_examples=0,
+                                   call_limit=5)
+    assert not report.ok and "did not return within 5 s" in str(report), str(report)
+    end = time.monotonic() + 10
+    while set(_fresh_processes()) - before and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not set(_fresh_processes()) - before  # the sandbox child's death ended its fresh process
