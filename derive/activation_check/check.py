@@ -47,10 +47,11 @@ steps live in their own modules:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import mpmath
 import numpy as np
@@ -94,7 +95,7 @@ from derive.activations import CATALOG, derivative_expr, numpy_function, z
 from derive.expr import activation_expr
 from derive.expr.parser import parse_activation, parse_number, read_activation
 from numeric.activations import Activation
-from numeric.errors import InputError
+from numeric.errors import BackpropDeriveError, InputError
 
 __all__ = [
     "check_activation",
@@ -157,6 +158,22 @@ def _options(rtol: Any, atol: Any, strict: Any, seed: Any, points: Any, time_lim
         if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val <= hi:
             raise ValueError(f"{key} must be an integer from 0 to {hi}, got {val!r}")
     return RTOL if rtol is None else float(rtol)
+
+
+@contextlib.contextmanager
+def _sealed(step: str) -> Iterator[None]:
+    """sympy's own failures on an unusual formula (NotImplementedError from ``as_set``, a
+    ValueError from a printer, ...) become one clean :class:`InputError` naming the step:
+    user text never ends in a traceback."""
+    try:
+        yield
+    except (BackpropDeriveError, StepTimeout):
+        raise
+    except (ValueError, TypeError, NotImplementedError, AttributeError, ArithmeticError, RecursionError,
+            IndexError, KeyError) as exc:
+        detail = " ".join(str(exc).split())[:160] or "no message"
+        raise InputError(f"sympy could not analyse this activation (step '{step}': {type(exc).__name__}: "
+                         f"{detail})") from None
 
 
 _BROKEN = ("not real", "undefined", "jumps", "infinite at", "no limit", "not continuous", "not defined")
@@ -231,18 +248,20 @@ def check_activation(
         label, expr, name, variable = _resolve(activation, params)
         claim_fn = derivative if callable(derivative) and not isinstance(derivative, sp.Basic) else None
         claim = _claim_expr(derivative, params, variable) if derivative is not None and claim_fn is None else None
-    an = _analyse(expr, time_limit)
+    with _sealed("symbolic analysis"):
+        an = _analyse(expr, time_limit)
     steps.timings.update(an.timings)
     notes = list(an.notes)
     with steps("sample points", limited=False):
         xs = _points(an.avoid, points, seed, notes)
     with steps("high-precision reference"):
         f_vals = {float(x): an.f_ref(float(x)) for x in xs}
-    problems = _problems(expr, an, f_vals, xs)
+    with _sealed("faults of f"):
+        problems = _problems(expr, an, f_vals, xs)
 
     verdict = None
     if claim is not None:
-        with steps("claimed derivative"):
+        with steps("claimed derivative"), _sealed("claimed derivative"):
             verdict = _claim_symbolic(claim, an, xs)
     value_fn, deriv_fn = numpy_value, numpy_derivative
     value_name, deriv_name = "numpy_value", "numpy_derivative"

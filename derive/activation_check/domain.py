@@ -188,6 +188,8 @@ def _nice(v: Any) -> sp.Expr:
     """A high-precision value for humans: an exact small fraction when it is one, else 12 digits."""
     if abs(v) < mpmath.mpf("1e-25"):
         return sp.Integer(0)
+    if abs(v) > 1e15:
+        return sp.Float(mpmath.nstr(v, 12), 12)
     frac = sp.Rational(mpmath.nstr(v, 30)).limit_denominator(1000)
     if abs(mpmath.mpf(frac.p) / frac.q - v) <= mpmath.mpf("1e-25") * abs(v):
         return frac

@@ -126,7 +126,10 @@ def _output_form(split: _Split, dpieces: Sequence[sp.Expr], xs: np.ndarray, f_re
         dm = d_ref(_mid(edges[k], edges[k + 1]))
         increasing = not (dm.usable and dm.value < 0)
         forms.append((_image(e, edges[k], edges[k + 1], lo_closed, hi_closed, increasing), h))
-    forms.sort(key=lambda t: float(t[0].inf))
+    try:
+        forms.sort(key=lambda t: float(t[0].inf))
+    except (TypeError, ValueError):
+        return None, "not found: the image of a piece is not a number sympy can order"
     hs = [_simplest(h) for _, h in forms]
     if len(set(hs)) == 1:
         form = hs[0]
@@ -186,19 +189,21 @@ def _piece_output_form(e: sp.Expr, de: sp.Expr) -> sp.Expr | None:
     if sp.count_ops(target) > SOLVE_MAX_OPS or not _solvable(target):
         return None
     try:
-        sols = sp.solve(sp.Eq(target, _A), z)
+        sols = sp.solve(sp.Eq(target, _A), z, check=False, simplify=False)  # our own check below
     except (NotImplementedError, ValueError, TypeError, RecursionError):  # deep nesting
         return None
     for sol in sols if isinstance(sols, list) else []:
         cand = de.subs(z, sol)
         if cand.has(z):
             continue
-        # keep the branch that inverts e on the real line: e(sol(e(x))) = e(x) at a test point
-        x0 = sp.Rational(1, 3)
-        back = sol.subs(_A, target.subs(z, x0))
+        # keep the branch that inverts e on the real line: sol(e(x0)) = x0 at a test point,
+        # evaluated in mpmath (sympy's evalf of such expressions can take minutes)
         try:
-            if abs(complex(sp.N(back - x0, 30))) < 1e-20:
-                return cand.rewrite(sp.exp) if cand.has(sigmoid) else cand
-        except (TypeError, ValueError):
+            with mpmath.workdps(30):
+                x0 = mpmath.mpf(1) / 3
+                back = _mp_function(sol, _A)(_mp_function(target)(x0))
+                if abs(mpmath.mpc(back) - x0) < mpmath.mpf("1e-20"):
+                    return cand.rewrite(sp.exp) if cand.has(sigmoid) else cand
+        except (TypeError, ValueError, ArithmeticError, NameError, AttributeError):
             continue
     return None
