@@ -75,8 +75,8 @@ class Runner(Protocol):
 
     def second(self, xs: np.ndarray, g: np.ndarray, v: np.ndarray) -> np.ndarray | str: ...
 
-    def structure(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray,
-                  want_gx: np.ndarray, close: Callable[..., np.ndarray]) -> list[Finding]: ...
+    def structure(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray, want_gx: np.ndarray,
+                  close: Callable[..., np.ndarray], want_ones: np.ndarray) -> list[Finding]: ...
 
 
 def default_tolerances(dtype: str) -> tuple[float, float]:
@@ -505,11 +505,20 @@ def _check_dtype(ctx: _Ctx, g: np.ndarray, v: np.ndarray, r: float, floor: float
     _check_second(ctx, g, v)
     if y is None or gx is None or y.shape != xs.shape or gx.shape != xs.shape:
         return
-    # the structural probes compare with the function's own 1-d results: only the layout may differ
+    # the structural probes compare with the function's own 1-d results: only the layout may differ;
+    # for the probes whose upstream gradient is ones, with its own backward of ones (a backward that
+    # ignores grad_output is already named; it must not look like a broadcasting fault too)
     want_y, want_gx = np.asarray(y, np.float64), np.asarray(gx, np.float64)
     try:
+        want_ones = np.asarray(ctx.runner.backward(xs.copy(), np.ones_like(g)), np.float64)
+        if want_ones.shape != xs.shape:
+            raise ValueError("shape")
+    except (Exception, SystemExit):
+        want_ones = want_gx / g
+    try:
         found = ctx.runner.structure(xs, g, want_y, want_gx,
-                                     lambda got, want, unit: _close(got, want, 0.0, unit, dtype, r * 4, floor))
+                                     lambda got, want, unit: _close(got, want, 0.0, unit, dtype, r * 4, floor),
+                                     want_ones)
     except (Exception, SystemExit) as exc:  # a structural probe itself broke on the user's code
         found = [Finding("FAIL", "call", dtype, f"the broadcasting/in-place probes raised {_short(exc)}")]
     ctx.report.findings += found

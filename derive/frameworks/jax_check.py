@@ -157,13 +157,13 @@ class JaxRunner:
                 return f"the backward rule cannot be differentiated again ({type(exc).__name__}: {_first(exc)})"
 
     def structure(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray, want_gx: np.ndarray,
-                  close: Callable[..., np.ndarray]) -> list[Finding]:
+                  close: Callable[..., np.ndarray], want_ones: np.ndarray) -> list[Finding]:
         dt = str(xs.dtype)
         idx = np.flatnonzero((np.abs(xs) >= 2.0**-10) & (np.abs(xs) <= 2.0**10)
                              & np.isfinite(want_y) & np.isfinite(want_gx))[:24]
         if idx.size < 24:
             return []
-        xs, g, want_y, want_gx = xs[idx], g[idx], want_y[idx], want_gx[idx]
+        xs, g, want_y, want_gx, want = xs[idx], g[idx], want_y[idx], want_gx[idx], want_ones[idx]
         jax, jnp, fn = self.jax, self.jnp, self.fn
 
         def probes(x3: Any, g3: Any, x0: Any, x1: Any) -> tuple[Any, ...]:
@@ -187,15 +187,14 @@ class JaxRunner:
             i = int(np.flatnonzero(bad)[0])
             return [Finding("FAIL", "broadcasting", dt, "values on a 3-d array of shape (2, 3, 4) differ from the "
                             "same inputs as a 1-d array", float(xs[i]), float(g[i]), float(gv[i]), float(want_gx[i]))]
-        want = want_gx / g
         if not close(np.array([float(d0)]), want[:1], np.ones(1)).all():
-            return [Finding("FAIL", "broadcasting", dt, "jax.grad on a 0-d array differs from f'(x)",
-                            float(xs[0]), 1.0, float(d0), float(want[0]))]
+            return [Finding("FAIL", "broadcasting", dt, "jax.grad on a 0-d array differs from the vjp of ones on a "
+                            "1-d array", float(xs[0]), 1.0, float(d0), float(want[0]))]
         bad = ~close(ds, want, np.ones_like(want))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            return [Finding("FAIL", "broadcasting", dt, "jax.grad of sum(f(x)) (an upstream gradient of ones) "
-                            "differs from f'(x)", float(xs[i]), 1.0, float(ds[i]), float(want[i]))]
+            return [Finding("FAIL", "broadcasting", dt, "jax.grad of sum(f(x)) differs from the vjp of ones on the "
+                            "same inputs", float(xs[i]), 1.0, float(ds[i]), float(want[i]))]
         return []
 
 

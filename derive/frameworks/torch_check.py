@@ -107,7 +107,7 @@ class TorchRunner:
         return np.zeros_like(xs) if h is None else h.detach().numpy().copy()
 
     def structure(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray, want_gx: np.ndarray,
-                  close: Callable[..., np.ndarray]) -> list[Finding]:
+                  close: Callable[..., np.ndarray], want_ones: np.ndarray) -> list[Finding]:
         dt = str(xs.dtype)
         found: list[Finding] = []
         idx = np.flatnonzero((np.abs(xs) >= 2.0**-10) & (np.abs(xs) <= 2.0**10)
@@ -115,7 +115,7 @@ class TorchRunner:
         if idx.size < 24:
             return found
         found += self._shapes(xs[idx], g[idx], want_y[idx], want_gx[idx], close, dt)
-        found += self._inplace(xs[idx], g[idx], want_gx[idx], close, dt)
+        found += self._inplace(xs[idx], g[idx], want_ones[idx], close, dt)
         return found
 
     def _shapes(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray, want_gx: np.ndarray,
@@ -157,7 +157,7 @@ class TorchRunner:
                             float(xs[0]), float(g[0]), float(gx), float(want_gx[0]))]
         return []
 
-    def _inplace(self, xs: np.ndarray, g: np.ndarray, want_gx: np.ndarray, close: Callable[..., np.ndarray],
+    def _inplace(self, xs: np.ndarray, g: np.ndarray, want_ones: np.ndarray, close: Callable[..., np.ndarray],
                  dt: str) -> list[Finding]:
         torch = self.torch
         found: list[Finding] = []
@@ -205,12 +205,12 @@ class TorchRunner:
                                      f"{_first(exc)} (an expanded upstream gradient)"))
             return found
         gx = x.grad.detach().numpy() if x.grad is not None else np.full_like(xs, np.nan)
-        bad = ~close(gx, want_gx / g, np.ones_like(g))
+        bad = ~close(gx, want_ones, np.ones_like(g))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             found.append(Finding("FAIL", "broadcasting", dt, "y.sum().backward() (an expanded upstream gradient of "
-                                 "ones) gives a wrong gradient", float(xs[i]), 1.0, float(gx[i]),
-                                 float(want_gx[i] / g[i])))
+                                 "ones) gives another gradient than backward with a contiguous one of ones",
+                                 float(xs[i]), 1.0, float(gx[i]), float(want_ones[i])))
         return found
 
 
