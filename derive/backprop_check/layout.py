@@ -199,7 +199,7 @@ class Layout:
         if not self.rowwise:
             return article
         layer = name[-1]
-        prev = {"1": "X", "2": "A1", "3": "A2"}.get(layer, f"A{int(layer) - 1}")
+        prev = "X" if layer == "1" else f"A{int(layer) - 1}"
         wt = "" if self.layout == "linear" else ".T"
         table = {
             "dW": (f"dW{layer} = dZ{layer}.T @ {prev} / m" if self.layout == "linear"

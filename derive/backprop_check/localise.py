@@ -43,7 +43,17 @@ from numeric.compare import relative_error
 
 from derive.backprop_check.known_bugs import variants
 from derive.backprop_check.reference import Case, Reference, make_case
-from derive.backprop_check.run import DZS, GRADS, CaseResult, Finding, _as_array, _is_bad, _scalar, run_case
+from derive.backprop_check.run import (
+    DZS,
+    GRADS,
+    LAYERS,
+    CaseResult,
+    Finding,
+    _as_array,
+    _is_bad,
+    _scalar,
+    run_case,
+)
 
 __all__ = [
     "GRADS",
@@ -58,18 +68,26 @@ __all__ = [
     "diagnose",
 ]
 
-FORMULAS: dict[str, str] = {
-    "dZ3": "dZ3 = A3 - Y",
-    "dW3": "dW3 = dZ3 A2^T / m",
-    "db3": "db3 = sum(dZ3, axis=1, keepdims) / m",
-    "dZ2": "dZ2 = (W3^T dZ3) * g'(Z2)",
-    "dW2": "dW2 = dZ2 A1^T / m",
-    "db2": "db2 = sum(dZ2, axis=1, keepdims) / m",
-    "dZ1": "dZ1 = (W2^T dZ2) * f'(Z1)",
-    "dW1": "dW1 = dZ1 X^T / m",
-    "db1": "db1 = sum(dZ1, axis=1, keepdims) / m",
-}
-_PREV = {1: "X", 2: "A1", 3: "A2"}
+
+
+def _act(layer: int) -> str:
+    """The article's name of a hidden layer's activation: f, g, then f3, f4..."""
+    return {1: "f", 2: "g"}.get(layer, f"f{layer}")
+
+
+def _formulas(layers: int) -> dict[str, str]:
+    """The backward formulas of DESIGN.md (article's layout) for ``layers`` layers, sigmoid + BCE head."""
+    out = {f"dZ{layers}": f"dZ{layers} = A{layers} - Y"}
+    for layer in range(layers, 0, -1):
+        if layer < layers:
+            out[f"dZ{layer}"] = f"dZ{layer} = (W{layer + 1}^T dZ{layer + 1}) * {_act(layer)}'(Z{layer})"
+        out[f"dW{layer}"] = f"dW{layer} = dZ{layer} {_PREV[layer]}^T / m"
+        out[f"db{layer}"] = f"db{layer} = sum(dZ{layer}, axis=1, keepdims) / m"
+    return out
+
+
+_PREV = {layer: "X" if layer == 1 else f"A{layer - 1}" for layer in range(1, LAYERS + 1)}
+FORMULAS: dict[str, str] = _formulas(LAYERS)
 
 
 # ------------------------------------------------------------------ explanations
@@ -314,7 +332,7 @@ def diagnose(res: CaseResult, *, rtol: float = 1e-12) -> CaseResult:
             case=case)
     for name in res.bad:
         res.findings[name] = _explain(name, res.output.get(name), res, rtol)
-    for layer in (1, 2, 3):  # dW wrong but db right: the dZ is fine, the A_{l-1} is not
+    for layer in range(1, LAYERS + 1):  # dW wrong but db right: the dZ is fine, the A_{l-1} is not
         fW, fb = res.findings.get(f"dW{layer}"), res.findings.get(f"db{layer}")
         dz_ok = f"dZ{layer}" in res.output and f"dZ{layer}" not in res.bad
         if fW is not None and fW.kind == "values" and fb is None and (dz_ok or f"dZ{layer}" not in res.output):

@@ -37,6 +37,7 @@ import numpy as np
 
 from derive.backprop_check.layout import Layout
 from derive.backprop_check.localise import DZS, FORMULAS, Case, CaseResult, Finding
+from derive.backprop_check.run import LAYERS, ORDER
 
 __all__ = ["SCHEMA", "CONVENTION", "BackpropReport", "summarise"]
 
@@ -223,7 +224,7 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
     if not failing:
         return
     report.ok = False
-    order = [*DZS[:1], "dW3", "db3", DZS[1], "dW2", "db2", DZS[2], "dW1", "db1"]
+    order = list(ORDER)
     finite_wrong: set[str] = set()
     for name in ["backward", *order]:
         seen: dict[str, Finding] = {}
@@ -287,7 +288,7 @@ def _localise(report: BackpropReport, finite_wrong: set[str]) -> None:
         return
     top = max(layers)
     report.diverges_at = top
-    above = [str(layer) for layer in (3, 2) if layer > top]
+    above = [str(layer) for layer in range(LAYERS, 1, -1) if layer > top]
     right = f"; layer{'s' if len(above) > 1 else ''} {' and '.join(above)} {'are' if len(above) > 1 else 'is'} right" \
         if above else ""
     if above and any(k in nonfinite_only for k in report.wrong if int(k[-1]) > top):

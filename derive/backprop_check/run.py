@@ -24,10 +24,15 @@ from derive.backprop_check.layout import Layout, Unreadable
 from derive.backprop_check.reference import Case, Reference
 from derive.backprop_check.sandbox import InProcess
 
-__all__ = ["GRADS", "DZS", "Finding", "CaseResult", "run_case"]
+__all__ = ["LAYERS", "GRADS", "DZS", "ORDER", "Finding", "CaseResult", "run_case"]
 
+# The article's network (DESIGN.md) is the reference: every layer-count assumption of
+# the checker derives from LAYERS, so a network description (issue 12) changes it in one place.
+LAYERS = len(GRAD_NAMES) // 2  # 3
 GRADS: tuple[str, ...] = GRAD_NAMES  # dW1 db1 dW2 db2 dW3 db3
-DZS: tuple[str, ...] = ("dZ3", "dZ2", "dZ1")
+DZS: tuple[str, ...] = tuple(f"dZ{layer}" for layer in range(LAYERS, 0, -1))  # dZ3 dZ2 dZ1
+ORDER: tuple[str, ...] = tuple(k for layer in range(LAYERS, 0, -1)
+                               for k in (f"dZ{layer}", f"dW{layer}", f"db{layer}"))  # backprop order
 _UNDERFLOW = 1e-290  # differences below this are underflow (values near the smallest normal), not errors
 
 
