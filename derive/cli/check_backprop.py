@@ -43,8 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Import FUNCTION from MODULE (a module name importable from the current directory, "
             "or a path to a .py file), call it as backward(params, X, Y) on fixed probes and "
             "hypothesis-drawn problems, and compare dW1 db1 dW2 db2 dW3 db3 (and dZ1..dZ3 when "
-            "returned) with the sympy-derived gradients. Prints which gradients are wrong, how, "
-            "and the smallest shape that shows it. Exit 0: right; 1: a bug was found; 2: unusable input."
+            "returned) with the sympy-derived gradients. Prints which gradients are wrong, every way each "
+            "is wrong (worst first), where the chain diverges, and the smallest shape that shows it. The "
+            "function runs (and its module is imported) in a child process. Exit 0: right; 1: a bug was "
+            "found (including a call that raised, exited, hung or crashed); 2: unusable input (including "
+            "code in another layout than --layout)."
         ),
     )
     p.add_argument("target", metavar="MODULE:FUNCTION",
