@@ -174,11 +174,13 @@ def figures_section(report: NetworkReport) -> str:
         entry = f"(\\mathrm{{d}}{s.param[0]}_{{{s.param[1:]}}})_{{{s.index[0] + 1}{s.index[1] + 1}}}"
         shape = ", ".join(str(x) for x in s.shape)
         h, err = s.best
-        cs = ("; the complex step $\\operatorname{Im} J(\\theta + i h)/h$ has no subtraction and stays at "
+        cs = ("; the complex step $\\operatorname{Im} J(\\theta + i h)/h$, with $\\theta$ the swept entry and "
+              "$i^2 = -1$, has no subtraction and stays at "
               "rounding level") if s.complex is not None else ""
         out.append(figure(
             sweep_plot(s),
-            f"Relative error of the largest gradient entry, ${entry} = {s.exact}\\ldots$, against the step $h$, "
+            f"Relative error of the largest gradient entry, ${entry} = {s.exact}\\ldots$, against the step $h$ "
+            "(forward difference $(J(\\theta + h) - J(\\theta))/h$, central $(J(\\theta + h) - J(\\theta - h))/(2h)$), "
             f"at $(d, n, p, q, m) = ({shape})$, seed {s.seed}. The differences are computed in 53-bit (float64) "
             "arithmetic in a fixed order (mpmath), the reference is the derivative at 40 significant digits, "
             "so the figure is the same on every machine. Truncation error falls as $h$ (forward) or $h^2$ "

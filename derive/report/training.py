@@ -81,8 +81,9 @@ def render_training(result: TrainingResult) -> str:
         f"out, leaving $m = {result.n_train}$ training and {result.n_test} held-out images. The network is the "
         f"one derived above with $n = {n}$, $p = {p}$, $q = 1$, $f$ = \\texttt{{{latex_escape(c.f)}}} and "
         f"$g$ = \\texttt{{{latex_escape(c.g)}}}, started from \\texttt{{numeric.init\\_params}} with seed {c.seed} "
-        f"and trained by full-batch gradient descent, $\\theta \\leftarrow \\theta - \\eta\\,\\mathrm{{d}}\\theta$ "
-        f"with $\\eta = {fmt(c.rate, 6)}$, for {c.epochs} epochs.",
+        f"and trained by full-batch gradient descent: each parameter $\\theta$ (every $W_l$ and $b_l$) "
+        f"becomes $\\theta - \\eta\\,\\mathrm{{d}}\\theta$, with its gradient $\\mathrm{{d}}\\theta$ over all "
+        f"{result.n_train} training images and the learning rate $\\eta = {fmt(c.rate, 6)}$, for {c.epochs} epochs.",
         "Two runs start from the same parameters: one steps with the derived gradients (the lambdified "
         "formulas of Section~\\ref{sec:backward}), the other with the hand-written backprop of the package "
         "\\texttt{numeric}. Figure~\\ref{fig:training} shows both costs; "
