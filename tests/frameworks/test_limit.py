@@ -121,3 +121,19 @@ def test_a_jax_function_that_hangs_while_traced_is_a_call_finding():
     assert [f.piece for f in report.findings] == ["call"], str(report)
     assert report.findings[0].message.startswith("forward did not return within 2 s")
     assert _gone()
+
+
+@pytest.mark.slow
+def test_a_float32_only_hang_is_a_call_finding_not_a_dtype_fault():
+    torch = pytest.importorskip("torch", reason="PyTorch extra not installed: pip install 'backprop-derive[torch]'")
+    from derive.frameworks import check_torch_activation
+
+    def hangs_in_float32(x):
+        while x.dtype == torch.float32:
+            pass
+        return torch.tanh(x)
+
+    report = check_torch_activation("tanh", hangs_in_float32, call_limit=5)
+    fails = [f for f in report.findings if f.severity == "FAIL"]
+    assert [(f.piece, f.dtype) for f in fails] == [("call", "float32")], str(report)
+    assert _gone()
