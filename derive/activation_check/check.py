@@ -378,8 +378,12 @@ def _analyse(expr: sp.Expr, limit: float | None) -> _Analysis:
         form, form_note = None, "not looked for: f is not real, finite and continuous everywhere"
     else:
         with steps("output form"):
-            # _piece_output_form is looked up in this module at call time: a test patches it here
-            form, form_note = _output_form(split, dpieces, base, f_ref, d_ref, piece_form=_piece_output_form)
+            try:  # optional: a sympy failure here costs the form, never the check
+                # _piece_output_form is looked up in this module at call time: a test patches it here
+                form, form_note = _output_form(split, dpieces, base, f_ref, d_ref, piece_form=_piece_output_form)
+            except (ValueError, TypeError, NotImplementedError, AttributeError, ArithmeticError, KeyError,
+                    IndexError, RecursionError) as exc:
+                form, form_note = None, f"not found: sympy failed in the search ({type(exc).__name__})"
     an = _Analysis(split, dpieces, bps, _assemble(split, simple), f_ref, d_ref, form, form_note, notes,
                    steps.timings, base, avoid)
     _ANALYSES[expr] = an

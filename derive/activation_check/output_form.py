@@ -194,7 +194,7 @@ def _piece_output_form(e: sp.Expr, de: sp.Expr) -> sp.Expr | None:
         return None
     for sol in sols if isinstance(sols, list) else []:
         cand = de.subs(z, sol)
-        if cand.has(z):
+        if cand.has(z) or sol.has(sp.zoo, sp.nan) or cand.has(sp.zoo, sp.nan):
             continue
         # keep the branch that inverts e on the real line: sol(e(x0)) = x0 at a test point,
         # evaluated in mpmath (sympy's evalf of such expressions can take minutes)
@@ -204,6 +204,6 @@ def _piece_output_form(e: sp.Expr, de: sp.Expr) -> sp.Expr | None:
                 back = _mp_function(sol, _A)(_mp_function(target)(x0))
                 if abs(mpmath.mpc(back) - x0) < mpmath.mpf("1e-20"):
                     return cand.rewrite(sp.exp) if cand.has(sigmoid) else cand
-        except (TypeError, ValueError, ArithmeticError, NameError, AttributeError):
+        except (TypeError, ValueError, ArithmeticError, NameError, AttributeError, KeyError):
             continue
     return None

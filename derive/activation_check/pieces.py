@@ -63,6 +63,23 @@ def _interior_points(breaks: Sequence[Any], origin: Any) -> list[Any]:
     return [breaks[0] - 1] + [(a + b) / 2 for a, b in zip(breaks, breaks[1:])] + [breaks[-1] + 1]
 
 
+_PERIODIC = (sp.sin, sp.cos, sp.tan, sp.sec, sp.csc, sp.cot)
+
+
+def _check_condition(cond: sp.Basic) -> None:
+    """Refuse, before sympy tries (a deterministic bound), a condition whose solution set
+    sympy cannot find quickly: each comparison must be a rational function of z, or have
+    z occur once and no periodic function (``sec(z) >= 3`` has infinitely many pieces)."""
+    for rel in cond.atoms(sp.Rel):
+        g = rel.lhs - rel.rhs
+        if not g.has(z) or g.is_rational_function(z):
+            continue
+        if g.count(z) == 1 and not g.has(*_PERIODIC):
+            continue
+        raise InputError(f"cannot tell for which z the condition {rel} holds: only conditions on rational "
+                         "functions of z, or on z inside one chain of non-periodic functions, are split")
+
+
 def _split(expr: sp.Expr) -> _Split:
     e = sp.piecewise_fold(_unfold(expr))
     if not isinstance(e, sp.Piecewise):
@@ -70,6 +87,7 @@ def _split(expr: sp.Expr) -> _Split:
     remaining: sp.Set = sp.S.Reals
     sets: list[tuple[sp.Expr, sp.Set]] = []
     for val, cond in e.args:
+        _check_condition(cond)
         try:
             s = cond.as_set().intersect(remaining)
         except (NotImplementedError, TypeError, ValueError) as exc:
