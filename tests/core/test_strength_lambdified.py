@@ -130,3 +130,11 @@ def test_bad_inputs_are_refused_with_the_numeric_errors():
         grad_fn(dict(P, W2=P["W2"].T), X, Y)
     with pytest.raises(numeric.TargetRangeError):
         grad_fn(P, X, Y + 2.0)
+
+
+@pytest.mark.parametrize("spec", [["tanh"], {"name": "tanh"}, bytearray(b"tanh")], ids=["list", "dict", "bytearray"])
+def test_unhashable_specs_are_refused_not_cached(spec):
+    with pytest.raises(TypeError, match=r"^an activation is a catalog name or a sympy expression in z, got "):
+        derive.gradient_function(spec, "tanh")
+    with pytest.raises(TypeError, match="an activation is a catalog name"):
+        derive.gradient_function("tanh", spec)

@@ -61,8 +61,9 @@ def test_ones_prints_as_a_column_or_a_row(node, text, latex, shape):
 def test_ones_transposes_into_ones():
     assert Ones(m, 1).T == Ones(1, m)
     assert Ones(1, m).T == Ones(m, 1)
-    with pytest.raises(sp.SympifyError):
-        Ones("m", 1)  # strings are never parsed
+    for rows, cols in (("m", 1), (1, "m")):
+        with pytest.raises(sp.SympifyError):
+            Ones(rows, cols)  # strings are never parsed
 
 
 # ---- explicit ---------------------------------------------------------------------
