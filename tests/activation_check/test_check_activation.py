@@ -268,7 +268,6 @@ def test_numpy_code_is_graded_with_the_input_that_shows_it(activation, which, fn
 
 
 def test_warnings_only_is_ok_and_printed_and_strict_fails():
-    naive = lambda x: np.log1p(np.exp(x))  # noqa: E731 - right, but imprecise only where exp(x) overflows? no: inf
     squareplus = lambda x: (x + np.sqrt(x * x + 4)) / 2  # noqa: E731
     guarded = lambda x: np.where(np.abs(x) < 1e150, squareplus(np.clip(x, -1e150, 1e150)), np.maximum(x, 0.0))  # noqa: E731
     report = check_activation("(z + sqrt(z**2 + 4))/2", numpy_value=guarded, network=False, points=10)
@@ -277,7 +276,6 @@ def test_warnings_only_is_ok_and_printed_and_strict_fails():
     assert "WARNINGS" in text and "RESULT: PASS with 1 warning" in text
     strict = check_activation("(z + sqrt(z**2 + 4))/2", numpy_value=guarded, network=False, points=10, strict=True)
     assert not strict.ok and "RESULT: FAIL" in str(strict)
-    del naive
 
 
 def test_tolerance_options_scale_the_verdict():
@@ -632,3 +630,17 @@ def test_unusual_formulas_get_a_verdict_or_one_clean_error(activation):
     else:
         str(report), json.dumps(report.to_dict(), allow_nan=False)
     assert time.perf_counter() - t0 < 20.0
+
+
+def test_plugin_helper_takes_the_tolerance_options():
+    """The plugin passes rtol/atol/strict through: warnings only pass, strict fails."""
+    from derive.plugin import assert_activation_ok
+
+    squareplus = lambda x: (x + np.sqrt(x * x + 4)) / 2  # noqa: E731 - naive: cancellation for x << 0
+    guarded = lambda x: np.where(np.abs(x) < 1e150, squareplus(np.clip(x, -1e150, 1e150)), np.maximum(x, 0.0))  # noqa: E731
+    report = assert_activation_ok("(z + sqrt(z**2 + 4))/2", numpy_value=guarded, network=False, points=5)
+    assert report.all_warnings
+    with pytest.raises(AssertionError, match=r"\(strict\) NumPy numpy_value: inaccurate"):
+        assert_activation_ok("(z + sqrt(z**2 + 4))/2", numpy_value=guarded, network=False, points=5, strict=True)
+    assert assert_activation_ok("(z + sqrt(z**2 + 4))/2", numpy_value=guarded, network=False, points=5,
+                                rtol=1e-2, atol=1e-6, strict=True).ok
