@@ -219,16 +219,7 @@ class Sandbox:
         self.stop_reason = ""
         target = fn if isinstance(fn, str) else None
         func = None if isinstance(fn, str) else fn
-        methods = multiprocessing.get_all_start_methods()
-        if "fork" in methods:
-            ctx = multiprocessing.get_context("fork")
-        else:  # pragma: no cover - Windows, and macOS without fork
-            ctx = multiprocessing.get_context("spawn")
-            if func is not None:
-                try:
-                    pickle.dumps(func)
-                except Exception:  # noqa: BLE001
-                    raise _NoChild() from None
+        ctx = multiprocessing.get_context(_start_method(func, self))
         self._conn, child_conn = ctx.Pipe()
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -305,6 +296,38 @@ class Sandbox:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+_THREADED = ("jax", "torch", "tensorflow")  # libraries whose threads make a forked child deadlock-prone
+
+
+def _picklable(func: Any) -> bool:
+    try:
+        pickle.dumps(func)
+    except Exception:  # noqa: BLE001 - lambdas, closures, local functions
+        return False
+    return True
+
+
+def _start_method(func: Callable[..., Any] | None, box: "Sandbox") -> str:
+    """``fork`` (Linux): lambdas and closures work, and nothing of the caller's ``__main__``
+    runs again.  Without fork, ``spawn`` for a target or a picklable function.
+
+    In a process that has JAX/PyTorch/TensorFlow loaded, whose threads do not
+    survive a fork, the report says so: a call that deadlocks ends at the call
+    limit, never as a hang.  (The CLI never loads the user's libraries in its
+    own process, so its children are always forked clean.)
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows, macOS default
+        if func is None or _picklable(func):
+            return "spawn"
+        raise _NoChild()
+    loaded = [m for m in _THREADED if m in sys.modules]
+    if loaded:
+        box.note = (f"backward ran in a forked child of a process that has {', '.join(loaded)} loaded, whose "
+                    "threads do not survive a fork; if a call times out, check it from the command line "
+                    "(backprop-derive check-backprop module:function), whose child starts clean")
+    return "fork"
 
 
 class _NoChild(Exception):

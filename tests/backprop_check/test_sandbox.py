@@ -195,3 +195,11 @@ def test_an_object_that_refuses_conversion_is_named_with_its_error():
     message = report.findings["dW2"].message
     assert report.wrong == ["dW2"] and "NeedsDetach; converting it to an array raised RuntimeError" in message
     assert "test_sandbox.py" in message and "in __array__" in message
+
+
+def test_a_fork_beside_a_threaded_ml_library_is_said(monkeypatch):
+    import types
+
+    monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+    report = check_backprop(right, **FAST)
+    assert report.ok and any("has jax loaded" in n for n in report.notes)
