@@ -225,3 +225,35 @@ def test_a_descriptions_level_2_proof_takes_exactly_its_rules(monkeypatch, kw, e
     got = [r.name for r in proof.prove_symbolic(numeric.Network(None, ("tanh",), **kw)).rules]
     base = _BASE if kw.get("head", "sigmoid-bce") == "sigmoid-bce" else _BASE[:-1]
     assert got == base + extra
+
+
+# ---- prove_exact's options ---------------------------------------------------------
+
+def test_exact_proof_of_a_description_takes_its_widths():
+    import numeric
+
+    net = numeric.Network((2, 1, 2), ("tanh",), head="identity-mse", mse="torch", l2=0.5)
+    r = prove_exact(net=net)
+    assert r.ok and r.shape == {"d": 2, "n": 1, "q": 2, "m": 2}
+    assert prove_exact(net=net, m=1).shape["m"] == 1
+    assert r.statement() == "exact at (d=2, n=1, q=2, m=2): 13 entries proven"  # 2 + 1 + 2 + 2 + 2 + 4
+    assert str(r).startswith(r.statement() + " in ") and str(r).endswith(" s")
+    with pytest.raises(ValueError) as info:
+        prove_exact(net=numeric.Network(None, ("tanh",)))
+    assert str(info.value) == "give the shape, or a numeric.Network with widths"
+    with pytest.raises(ValueError, match="give the shape"):
+        prove_exact()
+
+
+@pytest.mark.parametrize("through_logits", [True, False], ids=["through-logits", "whole-cost"])
+def test_both_ways_of_differentiating_prove(through_logits):
+    import numeric
+
+    for kw in (dict(l2=0.5), dict(head="softmax-ce")):
+        net = numeric.Network((1, 1, 2), ("tanh",), **kw)
+        r = prove_exact(net=net, through_logits=through_logits)
+        assert r.ok, str(r)
+        wrong = derive_backward(net)
+        wrong.steps = [Step(s.rule, s.lhs, s.rhs * 2 if str(s.lhs) == "dW1" else s.rhs) for s in wrong.steps]
+        bad = prove_exact(net=net, backward=wrong, through_logits=through_logits)
+        assert [name for name, _, _ in bad.failures][:1] == ["dW1"]
