@@ -121,3 +121,16 @@ def test_train_command_refuses_bad_options(argv, tmp_path, capsys):
     with pytest.raises(InputError, match="--hidden takes two widths"):
         args.run(args)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_central_differences_leave_out_examples_at_a_kink(monkeypatch):
+    """At epoch 1 of the default start a pre-activation sits near leaky_relu's
+    kink: with the examples near kinks left out the check passes; with none
+    left out (margin 0) the difference across the kink fails it."""
+    result = train(TrainConfig(epochs=2))
+    at1 = result.checkpoints[1]
+    assert at1.epoch == 1 and at1.fd_examples < result.n_train and at1.ok
+    monkeypatch.setattr(training, "KINK_MARGIN", 0.0)
+    naive = train(TrainConfig(epochs=2)).checkpoints[1]
+    assert naive.fd_examples == result.n_train and not naive.ok
+    assert naive.derived_vs_numeric <= training.SAME_TOL  # the gradients themselves agree
