@@ -107,7 +107,6 @@ def worker(sizes: list[int], rounds: list[int], warmup: int, with_torch: bool) -
     import numpy as np  # noqa: F401 - loads OpenBLAS before threadpoolctl looks
     from _harness import measure
 
-    import derive
     import numeric
     from derive.codegen import compile_gradient
 
@@ -118,7 +117,7 @@ def worker(sizes: list[int], rounds: list[int], warmup: int, with_torch: bool) -
             torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "0") or os.cpu_count() or 1))
         except ImportError:
             torch = None
-    lam = derive.gradient_function("swish", "leaky_relu")
+    lam = lambdified("swish", "leaky_relu")
     gen = compile_gradient("swish", "leaky_relu")
     out: dict[str, Any] = {"blas": _blas_info(), "torch": torch is not None, "m": {}}
     for m, reps in zip(sizes, rounds):
@@ -134,6 +133,14 @@ def worker(sizes: list[int], rounds: list[int], warmup: int, with_torch: bool) -
         t = measure(cands, repeats=reps, warmup=warmup)
         out["m"][str(m)] = {k: v.samples for k, v in t.items()}
     return out
+
+
+def lambdified(f: str, g: str) -> Any:
+    """sympy's lambdify path: ``derive.lambdified.lambdified_gradient`` once
+    ``derive.gradient_function`` returns the generated code, else ``derive.gradient_function``."""
+    import derive.lambdified as lam
+
+    return getattr(lam, "lambdified_gradient", lam.gradient_function)(f, g)
 
 
 # ------------------------------------------------------------------ in the parent
@@ -220,14 +227,21 @@ def section(*, quick: bool = False, runs: int = 3, threads: tuple[int, ...] = (1
 
     n_rounds = ", ".join(f"{n} at m = {m}" for n, m in zip(rounds, SIZES))
     title = (f"## 1. Gradient evaluation, (d, n, p, q) = (784, 128, 64, 1), f = swish, g = leaky_relu, float64\n\n"
-             f"hand-written: `numeric.backward`; lambdified: `derive.gradient_function` (sympy's lambdify); "
+             f"hand-written: `numeric.backward`; lambdified: sympy's lambdify path (`derive.lambdified`); "
              f"generated: `derive.codegen.compile_gradient` (in-place NumPy source); GEMM-only: the eight matrix "
              f"products alone, into preallocated outputs (the floor); torch: autograd, OpenMP threads passive. "
              f"{runs} run(s) per configuration, each a fresh process, configurations taking turns; {n_rounds} "
              f"interleaved rounds per run after {warmup} warm-up rounds. Times: median (min-max) in ms over all "
              f"rounds; ratios: median of the per-round ratios over all rounds [lowest-highest per-run median]. "
-             f"Measured in {secs:.0f} s.\n")
+             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores "
+             f"(numpy {_numpy_version()}, Python {sys.version.split()[0]}) in {secs:.0f} s.\n")
     return title + "\n" + markdown_table(header, rows)
+
+
+def _numpy_version() -> str:
+    import numpy
+
+    return numpy.__version__
 
 
 def main(argv: list[str] | None = None) -> int:

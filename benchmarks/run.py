@@ -192,18 +192,22 @@ def section_checking(opts: argparse.Namespace) -> str:
 def section_symbolic(opts: argparse.Namespace) -> str:
     quick = opts.quick
     from derive.chain import derive_backward, derive_forward
-    from derive.lambdified import GradientFunction
+    import derive.lambdified as lambdified_module
+    from derive.codegen import GeneratedGradient
     from derive.expr import activation_expr
     from derive.proof.exact import PROOF_SHAPES, prove_exact
     from sympy.core.cache import clear_cache
 
     t = measure({"derive": lambda: (derive_forward(), derive_backward())}, repeats=5 if quick else 15)
-    lam = measure(
-        {"lambdify": lambda: GradientFunction({"f": activation_expr("swish"), "g": activation_expr("leaky_relu")})},
-        repeats=3 if quick else 7,
-    )
+    # the lambdify class: LambdifiedGradient once gradient_function returns the generated code
+    Lambdified = getattr(lambdified_module, "LambdifiedGradient", lambdified_module.GradientFunction)
+    acts = {"f": activation_expr("swish"), "g": activation_expr("leaky_relu")}
+    lam = measure({"lambdify": lambda: Lambdified(acts), "generate": lambda: GeneratedGradient(acts)},
+                  repeats=3 if quick else 7)
     rows = [["derive forward + backward (symbolic)", t["derive"].ms()],
-            ["lambdify the gradient function (swish, leaky_relu)", lam["lambdify"].ms()]]
+            ["lambdify the gradient function (swish, leaky_relu)", lam["lambdify"].ms()],
+            ["generate and compile the in-place gradient code (derive.codegen; swish, leaky_relu)",
+             lam["generate"].ms()]]
     for shape in PROOF_SHAPES:
         # cold: sympy's cache would otherwise make every repeat a lookup
         p = measure({"prove": lambda: (clear_cache(), prove_exact(shape))}, repeats=1 if quick else 3, warmup=0)

@@ -436,7 +436,7 @@ class GeneratedGradient:
 
     def __repr__(self) -> str:
         acts = ", ".join(f"{k}={v}" for k, v in self.activations.items())
-        return f"GeneratedGradient({acts})"
+        return f"{type(self).__name__}({acts})"
 
 
 @lru_cache(maxsize=128)
