@@ -228,6 +228,8 @@ def check_backprop(
     t0 = time.perf_counter()
     _validate(backward, f, g, rtol if rtol is not None else 1e-12, max_examples, max_size, kink_margin,
               time_limit, call_limit, layout, params_as, dtype)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an int >= 0, got {_shown(seed)}; e.g. seed=0")
     lay = Layout(layout, params_as, dtype)
     rtol = float(DEFAULT_RTOL[dtype] if rtol is None else rtol)
     with open_caller(backward, isolate=isolate, call_limit=call_limit) as caller:

@@ -155,6 +155,7 @@ def test_a_lambda_and_a_closure_run_in_the_child():
     ("layout", "cols", "layout must be one of 'columns', 'rows', 'linear'"),
     ("params_as", "list", "params_as must be one of 'dict', 'pairs'"),
     ("dtype", "float16", "dtype must be one of 'float64', 'float32'"),
+    ("seed", -1, "seed must be an int >= 0, got -1"),
 ])
 def test_bad_options_raise(option, value, match):
     with pytest.raises(InputError, match=match):
