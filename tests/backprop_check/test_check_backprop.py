@@ -129,6 +129,8 @@ def _with(**changes):
     ("1/m twice", {"dW2": lambda G, c, P, X, Y, m: G["dW2"] / m}, "1/m twice", "m = 7 times too small"),
     ("divided by d", {"dW3": lambda G, c, P, X, Y, m: G["dW3"] * m / X.shape[0]}, "wrong m", "= X.shape[0] = "),
     ("constant factor", {"db3": lambda G, *a: 1.7 * G["db3"]}, "scaled", "1.7 times"),
+    ("x2", {"dW2": lambda G, *a: 2 * G["dW2"]}, "constant factor", "exactly 2 times too large"),
+    ("x4", {"dW1": lambda G, *a: 4 * G["dW1"]}, "constant factor", "exactly 4 times too large"),
     ("offset", {"dW2": lambda G, *a: G["dW2"] + 1e-6}, "offset", "+1e-06 in every entry"),
     ("dropped", {"dW1": lambda G, *a: np.zeros_like(G["dW1"])}, "dropped", "all zeros"),
     ("nan", {"db2": lambda G, *a: G["db2"] * np.nan}, "nonfinite", "nan"),
