@@ -9,9 +9,10 @@ JAX is multithreaded").  A fresh interpreter (``subprocess``: fork + exec,
 which is safe in a threaded process) imports JAX anew and has working pools.
 
 :class:`FreshProcess` starts ``python -c "...fresh.serve()"`` with a socket,
-sends it the parent's ``sys.path`` and the pickled callable, then forwards
-each call and returns its result, or raises :class:`FreshProcessError` with
-the callee's exception text.  The callable is pickled by reference: it must
+sends it the parent's ``sys.path`` and the pickled callable (the process
+answers once it has unpickled it: :meth:`FreshProcess.wait_loaded`), then
+forwards each call and returns its result, or raises
+:class:`FreshProcessError` with the callee's exception text.  The callable is pickled by reference: it must
 be importable (a module-level function or class instance), not a lambda or
 closure.  The server ends when its parent ends (``PR_SET_PDEATHSIG`` on
 Linux, and a watch on the parent's pid elsewhere), so a time-out that kills
@@ -82,18 +83,40 @@ class FreshProcess:
             theirs.close()
         self._conn = Connection(mine.detach())
         self._conn.send((list(sys.path), payload))
+        self._loaded = False
+        self._failure = ""
 
-    def call(self, *args: Any) -> Any:
-        """``fn(*args)`` in the fresh process."""
-        if self._proc is None:
-            raise FreshProcessError("the fresh process was closed")
+    def _recv(self) -> tuple[str, Any]:
+        assert self._proc is not None
         try:
-            self._conn.send(args)
-            status, value = self._conn.recv()
+            return self._conn.recv()
         except (EOFError, OSError):
             code = self._proc.wait()
             self.close()
             raise FreshProcessError(f"the fresh process ended (exit status {code})") from None
+
+    def wait_loaded(self) -> None:
+        """Wait until the process has imported and unpickled ``fn`` (raise if that failed)."""
+        if self._failure:
+            raise FreshProcessError(self._failure)
+        if self._proc is None:
+            raise FreshProcessError("the fresh process was closed")
+        if not self._loaded:
+            status, failure = self._recv()
+            self._loaded = True
+            if status == "raised":
+                self._failure = failure
+                self.close()
+                raise FreshProcessError(failure)
+
+    def call(self, *args: Any) -> Any:
+        """``fn(*args)`` in the fresh process."""
+        self.wait_loaded()
+        try:
+            self._conn.send(args)
+        except OSError:
+            pass  # the process ended: _recv says how
+        status, value = self._recv()
         if status == "raised":
             raise FreshProcessError(value)
         return value
@@ -163,21 +186,19 @@ def serve() -> None:
         path, payload = conn.recv()
         sys.path[:] = path
         fn = pickle.loads(payload)
+        conn.send(("ok", None))
     except BaseException as exc:  # noqa: BLE001 - the import of the user's module may do anything
-        fn = None
-        failure = f"loading the function in the fresh process failed: {_describe(exc)}"
+        conn.send(("raised", f"loading the function in the fresh process failed: {_describe(exc)}"))
+        return
     while True:
         try:
             args = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        if fn is None:
-            reply: tuple[str, Any] = ("raised", failure)
-        else:
-            try:
-                reply = ("ok", fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - SystemExit too: the user's, reported
-                reply = ("raised", _describe(exc))
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit too: the user's, reported
+            reply = ("raised", _describe(exc))
         try:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - a result that does not pickle

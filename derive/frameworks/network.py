@@ -199,6 +199,18 @@ class JaxBackward:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["fn"], state["output"], state["layout"])  # type: ignore[misc]
+        require("jax")  # imported while the fresh process loads, not within the first call
+
+    def prepare_child(self) -> None:
+        """In a forked child: start the fresh process and wait until JAX is imported there.
+
+        For a sandbox that can call it before its per-call limit starts;
+        otherwise the first call does this.
+        """
+        if self._home != os.getpid():
+            if self._fresh is None:
+                self._fresh = FreshProcess(self)
+            self._fresh.wait_loaded()
 
     def _loss(self, P: Any, X: Any, Y: Any) -> Any:
         jnp = require("jax.numpy")

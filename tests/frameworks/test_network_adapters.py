@@ -73,6 +73,29 @@ def test_fresh_process_returns_values_and_reports_exceptions():
             assert proc._proc.pid in _fresh_processes()  # negative control of the leftover-process scan
 
 
+class _RefusesToLoad:
+    """Pickles fine here; unpickling raises (in the fresh process)."""
+
+    def __init__(self):
+        self.state = 1
+
+    def __setstate__(self, state):
+        raise RuntimeError("refuses to load")
+
+    def __call__(self):
+        return "never"
+
+
+@pytest.mark.slow
+def test_a_fresh_process_that_cannot_load_the_function_says_so_on_every_call():
+    proc = FreshProcess(_RefusesToLoad())
+    for _ in range(2):
+        with pytest.raises(FreshProcessError, match="loading the function in the fresh process failed: "
+                                                    "RuntimeError: refuses to load"):
+            proc.call()
+    proc.close()
+
+
 @pytest.mark.slow
 def test_torch_network_in_the_forked_child_after_threaded_work_in_the_parent():
     """A multi-threaded op here used to make the forked child's first op wait forever (call_limit time-out)."""
@@ -186,3 +209,25 @@ def test_a_hanging_jax_loss_times_out_and_leaves_no_process_behind():
     while set(_fresh_processes()) - before and time.monotonic() < end:
         time.sleep(0.1)
     assert not set(_fresh_processes()) - before  # the sandbox child's death ended its fresh process
+
+
+@pytest.mark.slow
+def test_jax_adapter_away_from_home_prepares_a_fresh_process_with_the_same_gradients():
+    """What a forked child does (its pid differs from the adapter's home), without forking here."""
+    pytest.importorskip("jax", reason="JAX extra not installed: pip install 'backprop-derive[jax]'")
+    import jax_zoo
+    import numpy as np
+    import numeric
+
+    from derive.frameworks import jax_backward
+
+    P = numeric.init_params(3, 4, 2, 2, seed=3)
+    X, Y = np.linspace(-2, 2, 15).reshape(3, 5), np.array([[1.0, 0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0, 0.0]])
+    here = jax_backward(jax_zoo.loss_custom_tanh)
+    away = jax_backward(jax_zoo.loss_custom_tanh)
+    away._home = -1  # as if called in another process
+    away.prepare_child()
+    assert away._fresh is not None and away._fresh._loaded
+    got, want = away(P, X, Y), here(P, X, Y)
+    assert all(np.allclose(got[k], want[k], rtol=1e-13, atol=0) for k in want)
+    away._fresh.close()
