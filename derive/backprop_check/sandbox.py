@@ -22,7 +22,10 @@ Everything the user's code can do becomes a :class:`Call` with a kind:
   stops calling.
 
 The child's standard output goes to standard error, so the user's prints
-never mix with the report (``--json`` stays parseable).
+never mix with the report (``--json`` stays parseable).  A callable with a
+``prepare_child()`` method (e.g. :mod:`derive.frameworks` adapters, which
+start their own process there) has it called once in the child before the
+first call, within the import allowance rather than the call limit.
 
 Example:
     >>> import numpy as np
@@ -183,6 +186,9 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None
         if fn is None:
             fn = load_target(target or "")
         problem = signature_problem(fn)
+        prepare = getattr(fn, "prepare_child", None)
+        if problem is None and callable(prepare):
+            prepare()  # e.g. a framework adapter starting its own process: not timed by the call limit
         conn.send(("ready", getattr(fn, "__qualname__", None) or repr(fn), problem))
     except BaseException as exc:  # noqa: BLE001 - InputError, or anything the import did
         conn.send(("unusable", str(exc) if isinstance(exc, InputError) else describe_exception(exc), None))

@@ -204,3 +204,23 @@ def test_a_fork_beside_a_threaded_ml_library_is_said(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
     report = check_backprop(right, **FAST)
     assert report.ok and any("has jax loaded" in n for n in report.notes)
+
+
+class Prepared:
+    """A callable that must be readied in the child, outside the call limit (like a framework adapter)."""
+
+    def __init__(self):
+        self.ready_in = None
+
+    def prepare_child(self):
+        time.sleep(1.0)  # longer than the call limit below
+        self.ready_in = os.getpid()
+
+    def __call__(self, P, X, Y):
+        if self.ready_in != os.getpid():
+            raise RuntimeError("not prepared in this process")
+        return numeric.backward(P, X, Y)
+
+
+def test_prepare_child_runs_once_in_the_child_outside_the_call_limit():
+    assert check_backprop(Prepared(), call_limit=0.5, **FAST).ok
