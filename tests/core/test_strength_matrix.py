@@ -157,6 +157,8 @@ def test_numpy_code_computes_the_formulas_without_touching_its_inputs(rows, inne
         ((W, A, B), HadamardProduct(W * A, B), (Wv @ Av) * Bv),
         ((W, A, B, C), HadamardProduct(W * A, B, C), (Wv @ Av) * Bv * Cv),
         ((G, m), G * Ones(m, 1) / m, Gv.sum(axis=1, keepdims=True) / cols),
+        ((W, A), W * A * Ones(m, 1), (Wv @ Av).sum(axis=1, keepdims=True)),
+        ((W, A, b), (W * A + b * Ones(1, m)) * Ones(m, 1), (Wv @ Av + bv).sum(axis=1, keepdims=True)),
         ((G, A, m), G * A.T / m, Gv @ Av.T / cols),
         ((B, C), B - C, Bv - Cv),
     ]

@@ -48,6 +48,14 @@ def test_exact_proof_counts_every_entry(shape):
                         r"in \d+\.\d\d s", str(r))
 
 
+def test_default_proof_shapes_are_valid_article_shapes():
+    from derive.proof.exact import PROOF_SHAPES
+
+    assert PROOF_SHAPES and all(len(s) == 5 and min(s) >= 1 for s in PROOF_SHAPES)
+    assert (1, 1, 1, 1, 1) in PROOF_SHAPES  # the smallest case is always proven
+    assert len(set(PROOF_SHAPES)) == len(PROOF_SHAPES)
+
+
 def test_exact_proof_takes_a_mapping():
     assert prove_exact({"d": 1, "n": 1, "p": 1, "q": 1, "m": 2, "extra": 9}).shape == {
         "d": 1, "n": 1, "p": 1, "q": 1, "m": 2}
