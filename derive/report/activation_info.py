@@ -63,6 +63,7 @@ class ActivationInfo:
     output_form: Any = None
     output_check: str = ""
     output_ok: bool = True
+    collision: tuple[float, float] | None = None  # two inputs, same output, different slopes
 
 
 def _p(name: str, key: str) -> sp.Expr:
@@ -180,6 +181,7 @@ def activation_info(role: str, spec: Any, *, name: str | None = None) -> Activat
         pair = _not_injective(expr, deriv)
         if pair is not None:
             z1, z2 = pair
+            info.collision = (z1, z2)
             info.output_check = (
                 f"there is none, since {role} is not one-to-one: {role}({z1:.4f}) = {role}({z2:.4f}) "
                 f"but the slopes differ (computed with the lambdified {role} and {role}')"

@@ -261,7 +261,16 @@ def render_activation_section(info: ActivationInfo, *, label: str | None = None)
     if info.output_form is not None:
         out.append(f"In terms of the output $a = {r}(z)$:")
         out.append(_align([(f"{r}'", info.output_form, None)]))
-        out.append(f"\\checked{{{_mark(info.output_ok)} {_t(info.output_check)}.}}")
+        where = "on each side of every break point" if info.kinks else "for every real $z$"
+        out.append(f"\\checked{{{_mark(info.output_ok)} sympy: substituting $a = {r}(z)$ gives ${r}'(z)$ "
+                   f"exactly, {where}.}}")
+    elif info.collision is not None:
+        z1, z2 = info.collision
+        out.append(
+            f"Derivative in terms of the output $a = {r}(z)$: there is none, since ${r}$ is not one-to-one: "
+            f"${r}({z1:.4f}) = {r}(z_2)$ for $z_2 \\approx {z2:.4f}$, while ${r}'({z1:.4f}) \\ne {r}'(z_2)$ "
+            f"(found by bisection with the lambdified ${r}$ and ${r}'$)."
+        )
     else:
         out.append(f"Derivative in terms of the output $a = {r}(z)$: {_t(info.output_check)}.")
     return "\n".join(out)
