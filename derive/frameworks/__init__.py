@@ -10,6 +10,12 @@ derivatives, broadcasting and in-place misuse.  ``torch_backward`` and
 ``jax_backward`` turn a network written in either framework into a
 ``backward(params, X, Y)`` for :func:`derive.check_backprop`.
 
+Every call of the user's code in an activation check has a time limit
+(``call_limit``, :mod:`derive.frameworks.limit`): a hang is a ``call`` FAIL
+that names the call, and the function is not called again.  The network
+adapters work in check_backprop's forked child (:mod:`derive.frameworks.network`
+says how; a JAX loss must then be a module-level function).
+
 Neither framework is imported until one of these functions runs: importing
 ``derive`` or ``derive.frameworks`` stays cheap, and a missing framework is a
 :class:`MissingExtraError` naming the extra to install.
