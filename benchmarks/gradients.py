@@ -40,6 +40,7 @@ CANDIDATES = ("hand", "lambdified", "generated", "gemm", "torch")
 # ------------------------------------------------------------------ inside the subprocess
 def _problem(m: int, seed: int = 0) -> tuple[dict, Any, Any]:
     import numpy as np
+
     import numeric
 
     params = numeric.init_params(**SHAPE, seed=seed)

@@ -26,7 +26,7 @@ from sympy.core.relational import Relational
 
 from derive.lambdified import _ElementwisePrinter, _expneg
 
-__all__ = ["Block", "emit_block", "scalar_printer", "fallback_printer"]
+__all__ = ["Block", "emit_block", "fallback_printer", "scalar_printer"]
 
 _UFUNCS: dict[type, str] = {
     sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.tanh: "tanh",
