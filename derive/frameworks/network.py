@@ -26,10 +26,12 @@ an adapter remembers the process that made it; called in another process it
 * JAX: computes in a fresh interpreter (:mod:`derive.frameworks.fresh`) that
   imports JAX anew and lives as long as the child.  The loss function is
   sent there by reference, so it must be importable (module level, not a
-  lambda or closure); otherwise the call raises with a message saying so.
-  The fresh process starts JAX and compiles within the first call, which
-  on a loaded machine can take several seconds: give check_backprop
-  ``call_limit=60`` (or ``isolate=False``, which runs it here, uncontained).
+  lambda or closure); otherwise check_backprop refuses it (InputError, with
+  the fix).  check_backprop's sandbox calls :meth:`JaxBackward.prepare_child`
+  before its call limit starts, so importing JAX there is not timed; the
+  first call still compiles, which on a loaded machine can take several
+  seconds: give check_backprop ``call_limit=60`` if the first call times
+  out (or ``isolate=False``, which runs it here, uncontained).
 
 Either way the gradients are those of the same computation; only where it
 runs changes.  An adapter unpickled in a spawned process (platforms without
