@@ -223,6 +223,7 @@ class Sandbox:
         self.stopped = False
         self.note = ""
         self.stop_reason = ""
+        self.threaded: list[str] = []
         target = fn if isinstance(fn, str) else None
         func = None if isinstance(fn, str) else fn
         ctx = multiprocessing.get_context(_start_method(func, self))
@@ -264,8 +265,13 @@ class Sandbox:
         except (OSError, EOFError):
             ready = True
         if not ready:
+            threads = ""
+            if self.threaded:
+                threads = (f"; this process has {', '.join(self.threaded)} loaded, whose threads do not survive "
+                           "the fork that made the child: check it from the command line (backprop-derive "
+                           "check-backprop module:function), whose child starts clean")
             self._halt(f"did not return within {self.call_limit:g} s (the call limit, call_limit / "
-                       "--call-limit); the checker stopped calling it")
+                       f"--call-limit); the checker stopped calling it{threads}")
             return Call("timeout", error=self.stop_reason)
         try:
             return self._conn.recv()
@@ -320,19 +326,15 @@ def _start_method(func: Callable[..., Any] | None, box: "Sandbox") -> str:
     runs again.  Without fork, ``spawn`` for a target or a picklable function.
 
     In a process that has JAX/PyTorch/TensorFlow loaded, whose threads do not
-    survive a fork, the report says so: a call that deadlocks ends at the call
-    limit, never as a hang.  (The CLI never loads the user's libraries in its
+    survive a fork, a call that deadlocks ends at the call limit, never as a
+    hang, and the time-out message names the library.  (The CLI never loads the user's libraries in its
     own process, so its children are always forked clean.)
     """
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows, macOS default
         if func is None or _picklable(func):
             return "spawn"
         raise _NoChild()
-    loaded = [m for m in _THREADED if m in sys.modules]
-    if loaded:
-        box.note = (f"backward ran in a forked child of a process that has {', '.join(loaded)} loaded, whose "
-                    "threads do not survive a fork; if a call times out, check it from the command line "
-                    "(backprop-derive check-backprop module:function), whose child starts clean")
+    box.threaded = [m for m in _THREADED if m in sys.modules]  # said only if a call times out
     return "fork"
 
 
