@@ -265,3 +265,10 @@ def test_both_ways_of_differentiating_prove(through_logits):
         wrong.steps = [Step(s.rule, s.lhs, s.rhs * 2 if str(s.lhs) == "dW1" else s.rhs) for s in wrong.steps]
         bad = prove_exact(net=net, backward=wrong, through_logits=through_logits)
         assert [name for name, _, _ in bad.failures][:1] == ["dW1"]
+
+
+def test_a_long_residual_is_cut_to_200_characters():
+    wrong = _tampered("dW1", net.mat("dZ", 1) * net.A(0).T * 3 / net.m)  # a residual with many terms
+    r = prove_exact((2, 2, 1, 1, 1), backward=wrong)
+    texts = [text for name, _, text in r.failures if name == "dW1"]
+    assert texts and max(len(t) for t in texts) == 200
