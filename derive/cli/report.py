@@ -15,7 +15,13 @@ import time
 from pathlib import Path
 
 
-from derive.cli.options import seed
+from derive.cli.options import finite_float, int_list, seed
+
+# description options: head, reduction and conventions as numeric.Network names them
+_HEADS = ("sigmoid-bce", "softmax-ce", "identity-mse", "sigmoid-mse")
+_REDUCTIONS = ("mean", "sum")
+_MSE = ("half", "torch")
+_L2 = ("lambda/2m", "lambda/2")
 
 __all__ = ["register", "run_report"]
 
@@ -34,17 +40,83 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Derive, prove and check the gradients of the article's 3-layer network and write "
             "a step-by-step LaTeX report, DIR/network-F-G.tex, compiled to PDF beside it when "
-            "latexmk is installed. Defaults: f=swish, g=leaky_relu. With --activation, write the "
-            "report of one custom activation instead."
+            "latexmk is installed. Defaults: f=swish, g=leaky_relu. With --widths (and --activations, "
+            "--head, ...), write the report of that network instead, DIR/network-WIDTHS-ACTIVATIONS-HEAD.tex. "
+            "With --activation, write the report of one custom activation."
         ),
     )
     p.add_argument("--f", metavar="NAME|EXPR", default="swish", help="first hidden activation (default swish)")
     p.add_argument("--g", metavar="NAME|EXPR", default="leaky_relu", help="second hidden activation (default leaky_relu)")
     p.add_argument("--activation", metavar="EXPR", help="write the report of one custom activation instead")
+    net = p.add_argument_group("any network (the report of a description instead of the article's network)")
+    net.add_argument("--widths", type=int_list, metavar="D,N,...,Q",
+                     help="layer widths, input first and output last, e.g. 64,32,10 (needed for a description)")
+    net.add_argument("--activations", metavar="NAME[,NAME...]",
+                     help="hidden activations (catalog names): one for every hidden layer, or one per hidden layer "
+                          "(default relu)")
+    net.add_argument("--head", choices=_HEADS, help="output layer and loss (default sigmoid-bce)")
+    net.add_argument("--reduction", choices=_REDUCTIONS, help="mean over the batch (default) or sum")
+    net.add_argument("--mse-convention", choices=_MSE,
+                     help="MSE heads: half = (1/2m) sum (A - Y)^2 (default), torch = mean over all entries (MSELoss)")
+    net.add_argument("--l2", type=finite_float, metavar="LAMBDA", help="L2 weight decay rate lambda >= 0 (default 0)")
+    net.add_argument("--l2-convention", choices=_L2,
+                     help="L2 term (lambda/2m) sum ||W||^2 (default) or (lambda/2) sum ||W||^2 (cs231n)")
     p.add_argument("--out", metavar="DIR", default="reports", help="output directory (default reports/)")
     p.add_argument("--no-pdf", action="store_true", help="write the .tex only")
     p.add_argument("--seed", type=seed, default=0, help="seed of the numeric problems (default 0)")
     p.set_defaults(run=run_report)
+
+
+_DESCRIPTION = ("widths", "activations", "head", "reduction", "mse_convention", "l2", "l2_convention")
+
+
+def network_from_args(args: argparse.Namespace) -> object | None:
+    """The :class:`numeric.Network` the description options give, or None
+    when none is given (the article's report).
+
+    Raises:
+        InputError: options that do not make a description (one line, exit 2).
+    """
+    from numeric.description import Network
+    from numeric.errors import InputError
+
+    given = [k for k in _DESCRIPTION if getattr(args, k, None) is not None]
+    if not given:
+        return None
+    option = "--" + given[0].replace("_", "-")
+    if args.activation is not None:
+        raise InputError(f"--activation writes the report of one activation; it does not take {option}")
+    if args.f != "swish" or args.g != "leaky_relu":
+        raise InputError("--f and --g name the article's activations; with --widths give --activations instead")
+    if args.widths is None:
+        raise InputError(f"{option} describes a network: give its widths too, e.g. --widths 64,32,10")
+    hidden = len(args.widths) - 2
+    if hidden < 0:
+        raise InputError(f"--widths needs an input and an output width, got {','.join(map(str, args.widths))}")
+    names = [a.strip() for a in (args.activations or "relu").split(",")]
+    if any(not a for a in names):
+        raise InputError(f"--activations: expected comma-separated activation names, got {args.activations!r}")
+    if args.activations is not None and hidden == 0:
+        raise InputError("--activations: these widths have no hidden layer (depth 1), so no activation is used")
+    if len(names) == 1:
+        names = names * hidden
+    elif len(names) != hidden:
+        raise InputError(f"--activations: {len(names)} names for {hidden} hidden layer{'s' if hidden != 1 else ''} (widths "
+                         f"{','.join(map(str, args.widths))}); give one name for all, or one per hidden layer")
+    if args.l2 is not None and args.l2 < 0:
+        raise InputError(f"--l2: expected a finite number >= 0, got {args.l2:g}")
+    if args.mse_convention is not None and not (args.head or "").endswith("mse"):
+        raise InputError("--mse-convention applies to the MSE heads (--head identity-mse or sigmoid-mse)")
+    if args.l2_convention is not None and not args.l2:
+        raise InputError("--l2-convention needs --l2 LAMBDA > 0")
+    net = Network(
+        widths=tuple(args.widths), activations=tuple(names), head=args.head or "sigmoid-bce",
+        reduction=args.reduction or "mean", mse=args.mse_convention or "half", l2=args.l2 or 0.0,
+        l2_convention=args.l2_convention or "lambda/2m",
+    )
+    from derive.report.general import catalog_network
+
+    return catalog_network(net)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -53,7 +125,18 @@ def run_report(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out)
     start = time.perf_counter()
-    if args.activation is not None:
+    network = network_from_args(args)
+    if network is not None:
+        from derive.report.general import collect_general, report_name_of
+        from derive.report.general_tex import render_general
+
+        general = collect_general(network, seed=args.seed, progress=_progress)
+        failures = general.failures()
+        ok = not failures
+        _progress("render: LaTeX text")
+        tex = render_general(general)
+        stem = report_name_of(network)
+    elif args.activation is not None:
         from derive.report.activation_report import activation_report
 
         stem, tex, ok, failures = activation_report(args.activation, progress=_progress)

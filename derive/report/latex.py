@@ -204,12 +204,14 @@ def _chain_tag(reason: str) -> str:
     return "?"
 
 
-def render_chain(chain: MatrixChain) -> str:
+def render_chain(chain: MatrixChain, *, tag_of: Any = None) -> str:
     """One backward formula: its chain of equalities, each line tagged with the
-    justification it uses (:data:`CHAIN_TAGS`), then the shape of every factor."""
+    justification it uses (:data:`CHAIN_TAGS`, or ``tag_of(reason)``), then the
+    shape of every factor."""
+    tag_of = tag_of or _chain_tag
     rows: list[tuple[str, Any, str | None]] = []
     for k, line in enumerate(chain.lines, start=1):
-        tag = f"({_chain_tag(line.reason)})" + ("" if line.ok else r" \failed{}")
+        tag = f"({tag_of(line.reason)})" + ("" if line.ok else r" \failed{}")
         rows.append((tex(chain.lhs) if k == 1 else "", line.expr, tag))
     shapes = f"\\[\n  {tex_shapes(chain.lhs)} = {tex_shapes(chain.result)}\n\\]"
     return _align(rows) + "\nWith the shape of every factor:\n" + shapes

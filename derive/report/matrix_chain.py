@@ -21,7 +21,11 @@ from derive.matrix import Apply, Ones
 from derive.report.texprint import Grad
 from derive.steps import Derivation
 
-__all__ = ["ChainLine", "MatrixChain", "matrix_chains"]
+__all__ = ["ChainLine", "MatrixChain", "matrix_chains", "HEAD_RULES"]
+
+# the backward rules of the heads other than the article's (derive.heads):
+# their chain substitutes the head's scalar result, entry by entry
+HEAD_RULES: tuple[str, ...] = ("softmax + CE", "identity + MSE", "sigmoid + MSE", "sigmoid + BCE")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,11 @@ def matrix_chains(backward: Derivation, net: Network = ARTICLE) -> list[MatrixCh
         >>> [c.name for c in matrix_chains(derive_backward())][:3]
         ['dZ3', 'dW3', 'db3']
     """
-    m = net.m
+    m, N = net.m, net.N  # N: the batch normaliser (m, or 1 under the sum reduction)
+
+    def times_N(e: Any) -> Any:
+        return e if N == 1 else MatMul(N, e)
+
     known: dict[str, Any] = {}
     chains: list[MatrixChain] = []
     definition = "definition (the article's convention)"
@@ -80,7 +88,7 @@ def matrix_chains(backward: Derivation, net: Network = ARTICLE) -> list[MatrixCh
         name = str(step.lhs)
         layer = int(name[2:])
         chain = MatrixChain(name, step.lhs, step.rule)
-        if step.rule == "sigmoid + BCE":
+        if step.rule == "sigmoid + BCE" and N == m:
             Z = net.mat("Z", layer)
             chain.lines.append(ChainLine(MatMul(m, Grad(Z)), definition, "definition", True))
             per_entry = (net.mat("A", layer) - net.mat("Y")) / m
@@ -88,42 +96,53 @@ def matrix_chains(backward: Derivation, net: Network = ARTICLE) -> list[MatrixCh
             chain.lines.append(ChainLine(
                 new, "entrywise BCE through the sigmoid (Section 4): dJ/dZ = (A - Y)/m",
                 "sympy: substitution redone, equal to the line above", _same(new, step.rhs)))
-        elif step.rule in ("affine: weight", "affine: bias"):
+        elif step.rule in HEAD_RULES:
             Z = net.mat("Z", layer)
-            right = net.A(layer - 1).T if step.rule == "affine: weight" else Ones(m, 1)
-            param = net.mat("W" if step.rule == "affine: weight" else "b", layer)
+            chain.lines.append(ChainLine(times_N(Grad(Z)), definition, "definition", True))
+            new = _sub(chain.lines[-1].expr, Grad(Z), step.rhs / N if N != 1 else step.rhs)
+            ok = _same(new, step.rhs)
+            chain.lines.append(ChainLine(  # shown as derived (doit would distribute a factor 2/q)
+                step.rhs if ok else new, f"entrywise head: {step.rule}, the scalar derivation of the head",
+                "sympy: substitution redone, equal to the derived formula", ok))
+        elif step.rule in ("affine: weight", "affine: bias", "affine: weight + L2"):
+            Z = net.mat("Z", layer)
+            weight = step.rule != "affine: bias"
+            right = net.A(layer - 1).T if weight else Ones(m, 1)
+            param = net.mat("W" if weight else "b", layer)
             chain.lines.append(ChainLine(Grad(param), "definition (true partial)", "definition", True))
+            rule_expr: Any = MatMul(Grad(Z), right)
+            reason = f"{step.rule} rule, matrix form of its index form"
+            if step.rule == "affine: weight + L2":
+                rule_expr = rule_expr + net.l2_rate * param
+                reason = "L2: affine weight rule plus the gradient of the L2 term"
+            chain.lines.append(ChainLine(rule_expr, reason, "index form proven for symbolic sizes (sympy)", True))
+            new = _sub(chain.lines[-1].expr, Grad(Z), net.mat("dZ", layer) / N)
             chain.lines.append(ChainLine(
-                MatMul(Grad(Z), right), f"{step.rule} rule, matrix form of its index form",
-                "index form proven for symbolic sizes (sympy)", True))
-            new = _sub(chain.lines[-1].expr, Grad(Z), net.mat("dZ", layer) / m)
-            chain.lines.append(ChainLine(
-                new, f"convention: dJ/dZ{layer} = dZ{layer} / m",
+                new, f"convention: dJ/dZ{layer} = dZ{layer} / {N}",
                 "sympy: substitution redone, equal to the derived formula", _same(new, step.rhs)))
         elif step.rule == "affine: input":
-            A = step.lhs.name[1:]  # "A2"
             Anext = net.mat("A", layer)
             W, Z = net.mat("W", layer + 1), net.mat("Z", layer + 1)
-            chain.lines.append(ChainLine(MatMul(m, Grad(Anext)), definition, "definition", True))
+            chain.lines.append(ChainLine(times_N(Grad(Anext)), definition, "definition", True))
             chain.lines.append(ChainLine(
-                MatMul(m, W.T, Grad(Z)), "affine: input rule, matrix form of its index form",
+                times_N(MatMul(W.T, Grad(Z))) if N == 1 else MatMul(N, W.T, Grad(Z)),
+                "affine: input rule, matrix form of its index form",
                 "index form proven for symbolic sizes (sympy)", True))
-            new = _sub(chain.lines[-1].expr, Grad(Z), net.mat("dZ", layer + 1) / m)
+            new = _sub(chain.lines[-1].expr, Grad(Z), net.mat("dZ", layer + 1) / N)
             chain.lines.append(ChainLine(
-                new, f"convention: dJ/dZ{layer + 1} = dZ{layer + 1} / m",
+                new, f"convention: dJ/dZ{layer + 1} = dZ{layer + 1} / {N}",
                 "sympy: substitution redone, equal to the derived formula", _same(new, step.rhs)))
-            del A
         elif step.rule == "elementwise":
             Z, Al = net.mat("Z", layer), net.mat("A", layer)
             fprime = next(iter(step.rhs.atoms(Apply)))
             dA = net.mat("dA", layer)
-            chain.lines.append(ChainLine(MatMul(m, Grad(Z)), definition, "definition", True))
+            chain.lines.append(ChainLine(times_N(Grad(Z)), definition, "definition", True))
             chain.lines.append(ChainLine(
-                HadamardProduct(MatMul(m, Grad(Al)), fprime), "elementwise rule, matrix form of its index form",
+                HadamardProduct(times_N(Grad(Al)), fprime), "elementwise rule, matrix form of its index form",
                 "index form proven for symbolic sizes (sympy)", True))
-            new = _sub(chain.lines[-1].expr, Grad(Al), dA / m)
+            new = _sub(chain.lines[-1].expr, Grad(Al), dA / N)
             chain.lines.append(ChainLine(
-                new, f"convention: dJ/dA{layer} = dA{layer} / m", "sympy: substitution redone",
+                new, f"convention: dJ/dA{layer} = dA{layer} / {N}", "sympy: substitution redone",
                 _same(new, HadamardProduct(dA, fprime))))
             new2 = _sub(new, dA, known[dA.name])
             chain.lines.append(ChainLine(

@@ -23,12 +23,16 @@ from sympy.printing.latex import LatexPrinter
 from derive.matrix import Apply, Ones
 from derive.report.escape import latex_escape
 
-__all__ = ["Grad", "tex", "tex_shapes", "tex_shape", "display", "align_rows", "visible_width", "name_tex"]
+__all__ = ["Grad", "function_tex", "tex", "tex_shapes", "tex_shape", "display", "align_rows", "visible_width", "name_tex"]
 
 _MATRIX_NAME = re.compile(r"^(d?)([A-Za-z])(\d*|l)$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z]\d*$")
 _PARTIAL_NAME = re.compile(r"^d([A-Za-z])/d([A-Za-z])(\d*)$")
 _LONG_DIGITS = 9
+# names printed as Greek letters: the L2 rate and the placeholder activations
+# of deep networks (derive.chain names hidden layers f, g, h, k, phi, psi, chi)
+_GREEK = frozenset({"lambda", "phi", "psi", "chi"})
+_INDEXED_FN = re.compile(r"^([a-z])(\d+)$")
 
 
 class Grad(MatrixExpr):
@@ -62,6 +66,14 @@ def name_tex(name: str) -> str:
         sub = f"_{{{digits}}}" if digits else ""
         return rf"\frac{{\partial {top}}}{{\partial {letter}{sub}}}"
     return rf"\mathtt{{{latex_escape(name)}}}"
+
+
+def function_tex(fn: str) -> str:
+    """A placeholder activation's name: ``f`` as is, ``phi`` -> ``\\phi``, ``f5`` -> ``f_{5}``."""
+    if fn in _GREEK:
+        return "\\" + fn
+    match = _INDEXED_FN.match(fn)
+    return f"{match.group(1)}_{{{match.group(2)}}}" if match else fn
 
 
 def _lead_positive(terms: list[Any]) -> list[Any]:
@@ -104,7 +116,7 @@ class _ReportPrinter(LatexPrinter):
 
     # -- names ----------------------------------------------------------
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        if _PLAIN_NAME.match(expr.name) or expr.name in {"alpha", "beta", "sigma", "pi"}:
+        if _PLAIN_NAME.match(expr.name) or expr.name in {"alpha", "beta", "sigma", "pi"} | _GREEK:
             return super()._print_Symbol(expr)
         return name_tex(expr.name)
 
@@ -116,6 +128,10 @@ class _ReportPrinter(LatexPrinter):
 
     def _print_Function(self, expr: Any, exp: Any = None) -> str:
         name = type(expr).__name__
+        if isinstance(type(expr), sp.core.function.UndefinedFunction) and name in _GREEK:
+            args = ", ".join(self._print(a) for a in expr.args)
+            out = rf"\{name}\left({args}\right)"
+            return f"{out}^{{{exp}}}" if exp is not None else out
         if isinstance(type(expr), sp.core.function.UndefinedFunction) and not _PLAIN_NAME.match(name):
             args = ", ".join(self._print(a) for a in expr.args)
             out = rf"\mathtt{{{latex_escape(name)}}}\left({args}\right)"
@@ -225,6 +241,8 @@ class _ReportPrinter(LatexPrinter):
         if indexed and all(not isinstance(f, sp.Number) for f in factors):
             rest = [f for f in factors if not isinstance(f, sp.Indexed)]
             head = r"\,".join(self._print(f) for f in sorted(indexed, key=_factor_rank))
+            if len(rest) == 1 and isinstance(rest[0], sp.Add):  # Mul of one factor is that sum: keep its parentheses
+                return head + r"\," + rf"\left({self._print(rest[0])}\right)"
             return head + r"\," + super()._print_Mul(sp.Mul(*rest, evaluate=False)) if rest else head
         return super()._print_Mul(expr)
 
@@ -247,7 +265,7 @@ class _ReportPrinter(LatexPrinter):
         return self._brace(expr, rf"{inner}^{{\top}}")
 
     def _print_Apply(self, expr: Apply) -> str:
-        name = r"\sigma" if expr.fn == "sigma" else expr.fn
+        name = r"\sigma" if expr.fn == "sigma" else function_tex(expr.fn)
         plain = _ReportPrinter(False)
         return self._brace(expr, rf"{name}{chr(39) * expr.order}\left({plain._print(expr.arg)}\right)")
 
