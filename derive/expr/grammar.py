@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import math
-import warnings
 from typing import Any, Callable, Mapping
 
 import sympy as sp
@@ -40,27 +39,20 @@ from derive.expr.functions import (
     CONSTANTS,
     FUNCTIONS,
     KEYWORD_ALIASES,
-    PREFIXES,
     SPECIAL,
     lookup,
 )
-from derive.expr.tokens import MAX_DEPTH, Scanned, exact_number, scan
+from derive.expr.bounds import dotted, function_name, strip_prefix
+from derive.expr.tokens import Scanned, exact_number
 
-__all__ = ["MAX_NODES", "MAX_BRANCHES", "MAX_EXPONENT", "MAX_DIGITS", "MAX_PIECEWISE", "Parsed", "parse"]
+__all__ = ["MAX_EXPONENT", "MAX_DIGITS", "MAX_PIECEWISE", "Parsed", "build"]
 
-MAX_NODES = 4000
-"""Most syntax nodes in one text."""
-MAX_BRANCHES = 512
-"""Most potential pieces: the product of the branch counts of nested non-smooth calls."""
 MAX_EXPONENT = 100
 """Largest numeric exponent (``z**100`` is fine, ``z**101`` is refused)."""
 MAX_DIGITS = 1000
 """Exact constants may have about this many decimal digits."""
 MAX_PIECEWISE = 32
 """Most (value, condition) pairs in one piecewise."""
-MAX_EXPR_NODES = 20000
-"""Largest built sympy expression, in tree nodes."""
-
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Eq: sp.Eq, ast.NotEq: sp.Ne,
 }
@@ -97,46 +89,6 @@ def _end(node: ast.AST) -> int:
 
 def _is_condition(x: Any) -> bool:
     return isinstance(x, sp.logic.boolalg.Boolean) and not isinstance(x, sp.Expr)
-
-
-def _dotted(node: ast.AST) -> str | None:
-    """``np.exp`` -> "np.exp" for a chain of names and attributes, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def _strip_prefix(dotted: str) -> str | None:
-    """The name after a known module prefix (leftmost-longest), or None."""
-    for prefix in PREFIXES:  # longest first within each family
-        if dotted.startswith(prefix + ".") and "." not in dotted[len(prefix) + 1:]:
-            return dotted[len(prefix) + 1:]
-    return None
-
-
-def _function_name(node: ast.AST) -> str | None:
-    """The spelling of a called function (``tanh``, ``np.tanh`` -> ``tanh``), or None."""
-    if isinstance(node, ast.Name):
-        return node.id
-    dotted = _dotted(node)
-    return _strip_prefix(dotted) if dotted else None
-
-
-def _branches(node: ast.Call, name: str | None) -> int:
-    table = lookup(name) if name else None
-    if table == "piecewise":
-        return max(1, len(node.args))
-    if table == "where":
-        return 2
-    if table is None:
-        return 1
-    fn = FUNCTIONS[table]
-    return len(node.args) if table in ("max", "min") else fn.branches
 
 
 class _Parser:
@@ -234,13 +186,13 @@ class _Parser:
                         "(give other names a value with params=... / --param NAME=VALUE)", node)
 
     def v_attribute(self, node: ast.Attribute) -> Any:
-        dotted = _dotted(node)
-        bare = _strip_prefix(dotted) if dotted else None
+        chain = dotted(node)
+        bare = strip_prefix(chain) if chain else None
         if bare in CONSTANTS:
             return CONSTANTS[bare]
         if bare and lookup(bare):
-            raise self.fail(f"{dotted!r} is a function; call it as {dotted}(...)", node)
-        raise self.fail(_attribute_reason(dotted), self._dot_column(node))
+            raise self.fail(f"{chain!r} is a function; call it as {chain}(...)", node)
+        raise self.fail(_attribute_reason(chain), self._dot_column(node))
 
     def _dot_column(self, node: ast.AST) -> int:
         base = node
@@ -361,7 +313,7 @@ class _Parser:
         return self.build(node, _two_way, cond, a, b)
 
     def v_call(self, node: ast.Call) -> Any:
-        spelled = _function_name(node.func)
+        spelled = function_name(node.func)
         name = lookup(spelled) if spelled else None
         if name is None:
             raise self.fail(self._not_callable(node.func, spelled), node)
@@ -385,11 +337,11 @@ class _Parser:
             if name.startswith("_"):
                 return f"unknown name {short(name)!r} (names starting with '_' are never allowed)"
             return f"unknown function {short(name)!r}; allowed: {', '.join(sorted({*FUNCTIONS, *SPECIAL}))}"
-        dotted = _dotted(func)
-        if dotted is not None:
+        chain = dotted(func)
+        if chain is not None:
             if spelled is not None:
-                return f"unknown function {short(dotted)!r}"
-            return _attribute_reason(dotted)
+                return f"unknown function {short(chain)!r}"
+            return _attribute_reason(chain)
         return "only named functions can be called (write * for a product)"
 
     def _where(self, node: ast.Call) -> Any:
@@ -487,125 +439,6 @@ def _log10(x: sp.Rational) -> float:
     return math.log10(abs(x.p)) - math.log10(x.q)
 
 
-# ---------------------------------------------------------------- structural bound and names
-_NESTING = (ast.Call, ast.UnaryOp, ast.IfExp)
-
-
-def _measure(tree: ast.Expression, sc: Scanned) -> tuple[list[ast.Name], int]:
-    """Check the structural bounds; return the names in value position and the branch count.
-
-    Iterative (no recursion), so a deep or long text cannot exhaust the stack.
-    """
-    names: list[ast.Name] = []
-    count = 0
-    # (node, depth); a post-order pass computes the branch product
-    stack: list[tuple[ast.AST, int]] = [(tree.body, 0)]
-    order: list[ast.AST] = []
-    children: dict[int, list[ast.AST]] = {}
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            raise ParseError(f"the formula has more than {MAX_NODES} parts; the limit keeps every check fast",
-                             sc.text, sc.column(_offset(node)))
-        nest = depth + (1 if isinstance(node, _NESTING) or (isinstance(node, ast.BinOp)
-                                                              and isinstance(node.op, ast.Pow)) else 0)
-        if nest > MAX_DEPTH:
-            raise ParseError(f"nesting is deeper than {MAX_DEPTH} levels", sc.text,
-                             sc.column(_offset(node)))
-        order.append(node)
-        if isinstance(node, ast.Name):
-            names.append(node)
-        if isinstance(node, ast.Call):
-            kids = [*node.args, *(k.value for k in node.keywords)]  # the callee is a name, not a value
-        elif isinstance(node, ast.Attribute):
-            kids = []  # a module prefix, not a value
-        else:
-            kids = [c for c in ast.iter_child_nodes(node) if not isinstance(c, (ast.expr_context, ast.operator,
-                                                                                 ast.boolop, ast.cmpop,
-                                                                                 ast.unaryop))]
-        children[id(node)] = kids
-        stack.extend((c, nest) for c in kids)
-    branches: dict[int, int] = {}
-    cap = MAX_BRANCHES + 1
-    for node in reversed(order):  # children before parents
-        product = 1
-        for c in children[id(node)]:
-            product = min(cap, product * branches[id(c)])
-        if isinstance(node, ast.Call):
-            product = min(cap, product * _branches(node, _function_name(node.func)))
-        elif isinstance(node, ast.IfExp):
-            product = min(cap, product * 2)
-        branches[id(node)] = product
-    return names, branches[id(tree.body)]
-
-
-def _free_names(names: list[ast.Name], params: Mapping[str, Any]) -> dict[str, ast.Name]:
-    """The names that are not parameters, constants, condition words or functions (first use of each)."""
-    out: dict[str, ast.Name] = {}
-    for node in sorted(names, key=lambda n: n.col_offset):
-        name = node.id
-        if name in params or name in CONSTANTS or name in CONDITION_NAMES or lookup(name) or name.startswith("_"):
-            continue
-        out.setdefault(name, node)
-    return out
-
-
-def parse(text: str, params: Mapping[str, sp.Expr], variable: str | None = None) -> Parsed:
-    """Parse ``text`` into a sympy expression in :data:`derive.activations.z`.
-
-    Args:
-        text: the formula.
-        params: parameter name -> exact value.
-        variable: the variable's name when it is fixed (a claimed derivative
-            uses the activation's); ``None`` to infer it (any one free name,
-            ``z`` when there is none).
-
-    Raises:
-        ParseError: the message says what is wrong and the column where.
-    """
-    sc = scan(text)
-    try:
-        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if: never printed
-            warnings.simplefilter("ignore")
-            tree = ast.parse(sc.source, mode="eval")
-    except SyntaxError as exc:
-        offset = (exc.offset or 1) - 1
-        msg = (exc.msg or "invalid syntax").split(". Maybe")[0].split(". Perhaps")[0]
-        end = len(text) + 1
-        if sc.last in ("+", "-", "*", "/", "^", "**", "<", ">", "<=", ">=", "==", "!=", "&", "|", ",", ".", "=",
-                       "and", "or", "not", "if", "else"):
-            raise ParseError("the text ends too early (an operand is missing)", text, end) from None
-        if sc.unclosed:
-            c = sc.unclosed[-1]
-            before = text[:c - 1].rstrip()
-            what = f" {before.split()[-1].split('(')[-1]}(" if before and before[-1].isalnum() else " '('"
-            raise ParseError(f"expected ')' to close{what} at column {c}", text, end) from None
-        if "unexpected EOF" in msg or "was never closed" in msg:
-            msg = "a bracket is never closed or an operand is missing"
-        elif "unmatched ')'" in msg:
-            msg = "unbalanced ')'"
-        elif msg.startswith("invalid syntax") and "=" in sc.source[max(0, offset - 1):offset + 2] and \
-                "==" not in sc.source[max(0, offset - 1):offset + 2]:
-            msg = "assignment is not allowed (use == in a condition, name=value only for keywords)"
-        raise ParseError(msg, text, sc.column(offset)) from None
-    except (RecursionError, MemoryError, ValueError, OverflowError):
-        raise ParseError("the formula is too deeply nested or too large", text, 1) from None
-    names, branches = _measure(tree, sc)
-    if branches > MAX_BRANCHES:
-        raise ParseError(f"the formula could split into more than {MAX_BRANCHES} pieces (nested max, min, abs, "
-                         "where, ...); the limit keeps every check fast: simplify the nesting", text, 1)
-    free = _free_names(names, params)
-    if variable is None:
-        if len(free) > 1:
-            (a, _), (b, node) = list(free.items())[:2]
-            raise ParseError(f"two unknown names {a!r} and {b!r}: an activation has one variable; give the "
-                             f"other a value with params=... / --param {b}=VALUE", text, sc.column(node.col_offset))
-        variable = next(iter(free), "z")
-    out = _Parser(sc, params, variable).visit(tree)
-    size = 0
-    for _ in sp.preorder_traversal(out):
-        size += 1
-        if size > MAX_EXPR_NODES:
-            raise ParseError(f"the built expression has more than {MAX_EXPR_NODES} nodes", text, 1)
-    return Parsed(out, variable)
+def build(sc: Scanned, tree: ast.Expression, params: Mapping[str, sp.Expr], variable: str) -> Any:
+    """The sympy expression for a parsed, measured tree (``variable`` becomes ``z``)."""
+    return _Parser(sc, params, variable).visit(tree)

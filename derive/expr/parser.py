@@ -7,10 +7,11 @@ torch or sympy spelling::
     z if z > 0 else 0.01 * z       where((z > 0) & (z < 6), z, 0)
     leaky_relu(z, alpha=0.2)       torch.clamp(z, min=-1, max=1)  z^2 + 1
 
-The pipeline is three small modules: :mod:`derive.expr.tokens` (the lexical
+:func:`parse` reads as the pipeline: :mod:`derive.expr.tokens` (the lexical
 pass: refused characters, ``^`` -> ``**``, implicit-multiplication hints,
-exact number literals), :mod:`derive.expr.grammar` (Python's ``ast.parse``,
-parse only, and a whitelist visitor with a structural bound on the work)
+exact number literals), Python's ``ast.parse`` (parse only),
+:mod:`derive.expr.bounds` (the structural bound on the work, and the free
+names), :mod:`derive.expr.grammar` (the whitelist visitor that builds sympy)
 and :mod:`derive.expr.functions` (the function table, one entry per
 function).  Nothing is ever passed to ``eval``, ``exec``, ``compile``,
 ``sympify`` or ``parse_expr``.
@@ -30,21 +31,17 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import warnings
 from typing import Any, Mapping
 
 import sympy as sp
 
+from derive.expr.bounds import MAX_BRANCHES, MAX_NODES, check_size, free_names, measure
 from derive.expr.errors import ParseError
-from derive.expr.functions import ALIASES, CONDITION_NAMES, CONSTANTS, FUNCTIONS, PREFIXES, SPECIAL, lookup
-from derive.expr.grammar import (
-    MAX_BRANCHES,
-    MAX_DIGITS,
-    MAX_EXPONENT,
-    MAX_NODES,
-    Parsed,
-    parse,
-)
-from derive.expr.tokens import MAX_DEPTH, MAX_LENGTH, NAME, parse_number
+from derive.expr.functions import ALIASES, CONDITION_NAMES, CONSTANTS, FUNCTIONS, PREFIXES, lookup
+from derive.expr.grammar import MAX_DIGITS, MAX_EXPONENT, Parsed, build
+from derive.expr.tokens import MAX_DEPTH, MAX_LENGTH, NAME, parse_number, scan
 from numeric.errors import InputError
 
 __all__ = [
@@ -77,6 +74,62 @@ def _check_params(params: Mapping[str, Any] | None) -> dict[str, sp.Expr]:
             raise InputError(f"{key!r} is reserved and cannot be a parameter name")
         out[key] = parse_number(val, name=f"parameter {key}")
     return out
+
+
+def parse(text: str, params: Mapping[str, sp.Expr], variable: str | None = None) -> Parsed:
+    """Parse ``text`` into a sympy expression in :data:`derive.activations.z`.
+
+    Args:
+        text: the formula.
+        params: parameter name -> exact value.
+        variable: the variable's name when it is fixed (a claimed derivative
+            uses the activation's); ``None`` to infer it (any one free name,
+            ``z`` when there is none).
+
+    Raises:
+        ParseError: the message says what is wrong and the column where.
+    """
+    sc = scan(text)
+    try:
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if: never printed
+            warnings.simplefilter("ignore")
+            tree = ast.parse(sc.source, mode="eval")
+    except SyntaxError as exc:
+        offset = (exc.offset or 1) - 1
+        msg = (exc.msg or "invalid syntax").split(". Maybe")[0].split(". Perhaps")[0]
+        end = len(text) + 1
+        if sc.last in ("+", "-", "*", "/", "^", "**", "<", ">", "<=", ">=", "==", "!=", "&", "|", ",", ".", "=",
+                       "and", "or", "not", "if", "else"):
+            raise ParseError("the text ends too early (an operand is missing)", text, end) from None
+        if sc.unclosed:
+            c = sc.unclosed[-1]
+            before = text[:c - 1].rstrip()
+            what = f" {before.split()[-1].split('(')[-1]}(" if before and before[-1].isalnum() else " '('"
+            raise ParseError(f"expected ')' to close{what} at column {c}", text, end) from None
+        if "unexpected EOF" in msg or "was never closed" in msg:
+            msg = "a bracket is never closed or an operand is missing"
+        elif "unmatched ')'" in msg:
+            msg = "unbalanced ')'"
+        elif msg.startswith("invalid syntax") and "=" in sc.source[max(0, offset - 1):offset + 2] and \
+                "==" not in sc.source[max(0, offset - 1):offset + 2]:
+            msg = "assignment is not allowed (use == in a condition, name=value only for keywords)"
+        raise ParseError(msg, text, sc.column(offset)) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        raise ParseError("the formula is too deeply nested or too large", text, 1) from None
+    names, branches = measure(tree, sc)
+    if branches > MAX_BRANCHES:
+        raise ParseError(f"the formula could split into more than {MAX_BRANCHES} pieces (nested max, min, abs, "
+                         "where, ...); the limit keeps every check fast: simplify the nesting", text, 1)
+    free = free_names(names, params)
+    if variable is None:
+        if len(free) > 1:
+            (a, _), (b, node) = list(free.items())[:2]
+            raise ParseError(f"two unknown names {a!r} and {b!r}: an activation has one variable; give the "
+                             f"other a value with params=... / --param {b}=VALUE", text, sc.column(node.col_offset))
+        variable = next(iter(free), "z")
+    out = build(sc, tree, params, variable)
+    check_size(out, text)
+    return Parsed(out, variable)
 
 
 def read_activation(text: str, params: Mapping[str, Any] | None = None, *,

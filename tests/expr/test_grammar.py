@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from derive.activations import sigmoid, z
-from derive.expr.grammar import MAX_BRANCHES
+from derive.expr.bounds import MAX_BRANCHES
 from derive.expr.parser import ParseError, parse_activation, read_activation
 from numeric.errors import InputError
 
