@@ -11,7 +11,9 @@ atanh, and the jumps of floor and ceil.
 Each *guard* (an expression that vanishes at such a point) is solved on the
 piece's interval: exactly for a polynomial guard of moderate degree with
 rational coefficients (sympy's real roots), otherwise by a fixed,
-deterministic scan for sign changes refined by bisection in high precision.
+deterministic scan for sign changes refined by bisection in high precision,
+and for local minima of |guard| refined by golden-section search (a zero
+that touches 0 without a sign change, as ``sin(z) - 1`` at pi/2).
 Each point found is then classified from one-sided values in 50-digit
 arithmetic at distances 1e-10, 1e-20 and 1e-30 (relative): a pole, a jump,
 a point where f has no limit, a removable gap (undefined but with a limit),
@@ -142,7 +144,37 @@ def _scan_roots(guard: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> list[sp.Expr]:
                 else:
                     mb = mid
             roots.append(_snap((ma + mb) / 2))
+        roots += _touching_roots(value, xs, vals, _MAX_POINTS - len(roots))
     return roots
+
+
+def _touching_roots(value: Callable[[Any], Any], xs: list[float], vals: list[Any], room: int) -> list[sp.Expr]:
+    """Zeros where ``guard`` touches 0 without changing sign (``sin(z) - 1`` at pi/2): each
+    local minimum of |guard| on the grid is refined by golden-section search, and is a
+    root when |guard| falls below 1e-40 of its size on the grid."""
+    out: list[sp.Expr] = []
+    triples = [(xs[i - 1], xs[i + 1], vals[i]) for i in range(1, len(xs) - 1)
+               if None not in (vals[i - 1], vals[i], vals[i + 1]) and vals[i] != 0
+               and abs(vals[i]) < abs(vals[i - 1]) and abs(vals[i]) < abs(vals[i + 1])
+               and (vals[i - 1] > 0) == (vals[i] > 0) == (vals[i + 1] > 0)]
+    triples.sort(key=lambda t: (abs(t[2]), min(abs(t[0]), abs(t[1]))))
+    for a, b, vm in triples[:max(0, room)]:
+        lo, hi = mpmath.mpf(a), mpmath.mpf(b)
+        size = max(abs(vm), mpmath.mpf("1e-300"))
+        for _ in range(160):  # golden section on |guard|, to about 1e-33 of the bracket
+            c, d = hi - (hi - lo) * mpmath.mpf("0.618033988749894848"), lo + (hi - lo) * mpmath.mpf("0.618033988749894848")
+            vc, vd = value(c), value(d)
+            if vc is None or vd is None:
+                break
+            if abs(vc) < abs(vd):
+                hi = d
+            else:
+                lo = c
+        mid = (lo + hi) / 2
+        vmid = value(mid)
+        if vmid is not None and abs(vmid) <= mpmath.mpf("1e-40") * max(size, 1):
+            out.append(_snap(mid))
+    return out
 
 
 def _snap(x: Any) -> sp.Expr:

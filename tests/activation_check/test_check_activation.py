@@ -344,11 +344,13 @@ VERDICTS = [
     ("1/(exp(z) - 2)", "f is infinite at z = 0.6931471806"),
     ("1/(z**3 - 2)", "f is infinite at z = 2**(1/3)"),
     ("(z**2)**(1/3)", "f' is infinite at z = 0"),
+    ("1/(sin(z) - 1)", "f is infinite at z = 1.570796327: a pole (f(z-) -> -oo, f(z+) -> -oo)"),  # touching root
+    ("log((exp(z) - 2)**2)", "f is infinite at z = 0.6931471806"),
 ]
 
 
 _FAST_VERDICTS = {"sqrt(z)", "1/z", "where(z >= 0, 1, 0)", "sqrt(abs(z))", "1/(z - 0.3)", "z + tanh(1/(z - 0.3))",
-                  "sin(z)/z", "log1p(z)", "floor(z)"}
+                  "sin(z)/z", "log1p(z)", "floor(z)", "1/(sin(z) - 1)"}
 
 
 @pytest.mark.parametrize("activation, fault", [
@@ -361,7 +363,8 @@ def test_unusable_activation_gets_a_clear_verdict(activation, fault):
 
 _CONTROLS = ["exp(exp(z))", "z + 1/(z**2 + 1)", "sqrt(z**2 + 1)", "log(1 + z**2)", "atan(z)", "asinh(z)",
              "z / sqrt(1 + z**2)", "clip(z, -1, 1)", "z*min(max(z + 3, 0), 6)/6", "min(max(0, z), 6)",
-             "max(-1, min(1, z))", "where(z > 0.3, z - 0.3, 0)", "x*sigmoid(x)", "1/cosh(z)"]
+             "max(-1, min(1, z))", "where(z > 0.3, z - 0.3, 0)", "x*sigmoid(x)", "1/cosh(z)",
+             "1/(cosh(z) - 1 + 1e-10)"]
 _FAST_CONTROLS = {"exp(exp(z))", "clip(z, -1, 1)", "z*min(max(z + 3, 0), 6)/6", "where(z > 0.3, z - 0.3, 0)"}
 
 
