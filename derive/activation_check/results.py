@@ -159,11 +159,14 @@ class Breakpoint:
     def __str__(self) -> str:
         b = _show(self.z)
         sides = (f"f(z-) -> {_show(self.left_value)}, f(z) = {_show(self.value) if self.value != sp.nan else 'undefined'}, "
-                 f"f(z+) -> {_show(self.right_value)}")
+                 f"f(z+) -> {_show(self.right_value)}; f'(z-) -> {_show(self.left_derivative)}, "
+                 f"f'(z+) -> {_show(self.right_derivative)}")
         if self.kind in ("pole", "no limit", "removable", "edge"):
             what = {"pole": "pole", "no limit": "no limit from at least one side", "removable": "removable gap",
                     "edge": "edge of the real domain"}[self.kind]
             return f"z = {b}: {what}, {sides}"
+        if self.kind == "jump" and self.value == sp.nan:  # a jump inside a piece: f undefined there
+            return f"z = {b}: jump, {sides}"
         if self.kind == "jump":
             return (f"z = {b}: jump, f(z-) = {_show(self.left_value)}, f(z) = {_show(self.value)}, "
                     f"f(z+) = {_show(self.right_value)}")
