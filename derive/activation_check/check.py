@@ -120,7 +120,7 @@ def _resolve(activation: Any, params: Mapping[str, Any]) -> tuple[str, sp.Expr, 
         if activation in CATALOG:
             return activation, activation_expr(activation, **params), activation, "z"
         text = activation.strip()
-        if text.isidentifier() and text != "z" and len(text) <= 64 and not params.get(text):
+        if text.isidentifier() and len(text) > 2 and text not in params:
             activation_expr(activation)  # a bare unknown name: UnknownActivationError with the catalog
         parsed = read_activation(activation, params)
         return activation, parsed.expr, None, parsed.variable
