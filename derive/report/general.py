@@ -38,6 +38,9 @@ __all__ = ["GeneralReport", "collect_general", "report_name_of", "catalog_networ
 
 Progress = Callable[[str], None]
 
+# rules of operations a network without hidden layer does not have
+_HIDDEN_ONLY = ("affine: input", "elementwise")
+
 
 @dataclass
 class GeneralReport:
@@ -184,7 +187,8 @@ def collect_general(
         info.name: activation_curves(info.expr, info.deriv, [float(k.at) for k in info.kinks]) for _, info in acts
     }
     found = errata() if network.is_article else []
+    rules = [r for r in symbolic.rules if network.depth > 1 or r.name not in _HIDDEN_ONLY]
     return GeneralReport(
-        network, sym, forward, backward, head, chains, list(symbolic.rules), list(symbolic.layers),
+        network, sym, forward, backward, head, chains, rules, list(symbolic.layers),
         proofs, checks, acts, curves, found, seed,
     )

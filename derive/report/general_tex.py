@@ -162,8 +162,7 @@ def _notation(report: GeneralReport) -> str:
     return (
         "\\section{The network and its notation}\\label{sec:notation}\n"
         f"A network of depth $L = {sym.depth}$ ({layers}) with the head {_HEAD_TEXT[net.head][0]}; one letter "
-        "per layer width, and $m$ is the number of examples (one per column), Table~\\ref{tab:notation}. "
-        f"The description: \\texttt{{{_t(net.describe())}}}.\n"
+        "per layer width, and $m$ is the number of examples (one per column), Table~\\ref{tab:notation}.\n"
         + table + "\n"
         "Biases broadcast over the $m$ columns, written $b\\,\\mathbf{1}_m^{\\top}$, where $\\mathbf{1}_m$ is the "
         "column of $m$ ones. $\\odot$ is the elementwise product, and $\\mathrm{d}$ (upright) marks a "
@@ -354,14 +353,16 @@ def _verification(report: GeneralReport) -> str:
     n_scalar = sum(len(d.steps) for d in report.head)
     n_chain = sum(len(c.lines) for c in report.chains)
     dims = ", ".join(f"{k}={v}" for k, v in INDEX_CHECK_SHAPE.items())
+    if report.index_forms and " at " in report.index_forms[0].check:  # where C's forms were checked
+        dims = report.index_forms[0].check.rsplit(" at ", 1)[-1].strip("()")
     grads = [c.name for c in report.chains if not c.name.startswith("dA")]
     assumptions = sorted({a for p in report.proofs for a in p.assumptions})
     rows = "\n".join(
         f"  $({', '.join(str(v) for v in p.shape.values())})$ & {p.entries} & {_mark(p.ok)} \\\\"
         for p in report.proofs)
     level1 = caption_table(
-        f"Level 1: the exact proofs, one per shape $({names})$; entries compared over all "
-        f"{len(grads)} gradients.",
+        f"Level 1: the exact proofs, one per shape $({names})$; entries compared over every "
+        f"$\\mathrm{{d}}Z_l$, $\\mathrm{{d}}W_l$ and $\\mathrm{{d}}b_l$ ({len(grads)} matrices).",
         "tab:level1",
         f"\\begin{{tabular}}{{@{{}}lrl@{{}}}}\\toprule\n  $({names})$ & entries compared & result \\\\\\midrule\n"
         + rows + "\n\\bottomrule\\end{tabular}",
@@ -388,6 +389,11 @@ def _verification(report: GeneralReport) -> str:
                  "differentiable activation), " if funcs else "")
     assumed = (" The proof assumes " + "; ".join(_t(a) for a in assumptions)
                + ": the last row of $Y$ is written as 1 minus the sum of the others.") if assumptions else ""
+    own = tuple(report.network.widths)
+    if not any(tuple(c.shape[:-1]) == own for c in report.numeric):
+        shapes += (f". The network's own widths $({', '.join(map(str, own))})$ are not drawn (a layer has more than "
+                   "64 weights, too many for central differences on every entry), so the problems have small widths "
+                   "of the same depth; levels 1 and 2 cover every size")
     complex_note = "" if "lambdified vs complex step" in comparisons else (
         " The complex step is not used: some activation is not analytic (a kink).")
     return "\n\n".join([
