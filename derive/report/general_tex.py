@@ -336,7 +336,11 @@ def _backward(report: GeneralReport) -> str:
 def _activations(report: GeneralReport) -> str:
     out = ["\\section{The activations}\\label{sec:activations}"]
     for roles, info in report.activations:
-        out.append(render_activation_section(info))
+        section = render_activation_section(info)
+        if len(roles) > 1:  # one subsection for every hidden layer that uses it: name them all in its title
+            names = ", ".join(f"${function_tex(r)}$" for r in roles)
+            section = section.replace(f"\\subsection{{${info.role}$ = ", f"\\subsection{{{names} = ", 1)
+        out.append(section)
         if len(roles) > 1:
             others = ", ".join(f"${function_tex(r)}$" for r in roles[1:])
             out.append(f"The same activation stands for {others}: the formulas above hold for "
