@@ -389,3 +389,12 @@ def test_defaults_are_swish_and_leaky_relu():
     _assert_grads(numeric.backward(P, X, Y, None, "leaky_relu"), want, rtol=0, atol=0)
     _assert_grads(numeric.backward(P, X, Y, "swish", None), want, rtol=0, atol=0)
     assert numeric.cost(P, X, Y) == numeric.cost(P, X, Y, "swish", "leaky_relu")
+
+
+def test_the_pool_grows_to_the_thread_count(monkeypatch):
+    # three runs that can only finish together: they need three workers at once
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    row_blocks(3, 2 * BLOCK, lambda s: None)  # a pool of two
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    barrier = threading.Barrier(3, timeout=20)
+    assert row_blocks(3, 2 * BLOCK, lambda s: barrier.wait() >= 0) == [True, True, True]
