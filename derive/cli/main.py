@@ -39,6 +39,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _lazy("derive.cli.report"),
     _lazy("derive.cli.check_activation"),
     _lazy("derive.cli.check_backprop"),
+    _lazy("derive.cli.train"),
 ]
 
 
