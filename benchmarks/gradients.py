@@ -190,7 +190,7 @@ def _ms(runs: list[dict[str, list[float]]], name: str) -> str:
 
 def _kernel(info: list[dict[str, Any]]) -> str:
     return "; ".join(f"{i.get('internal_api')} {i.get('version') or ''} {i.get('architecture') or ''}, "
-                     f"{i.get('num_threads')} threads".replace("  ", " ") for i in info) or "no BLAS found"
+                     f"{i.get('num_threads')} thread{'' if i.get('num_threads') == 1 else 's'}".replace("  ", " ") for i in info) or "no BLAS found"
 
 
 def section(*, quick: bool = False, runs: int = 3, threads: tuple[int, ...] = (1, 2), coretype: str | None = None,
