@@ -395,9 +395,9 @@ def _verification(report: GeneralReport) -> str:
                + ": the last row of $Y$ is written as 1 minus the sum of the others.") if assumptions else ""
     own = tuple(report.network.widths)
     if not any(tuple(c.shape[:-1]) == own for c in report.numeric):
-        shapes += (f". The network's own widths $({', '.join(map(str, own))})$ are not drawn (a layer has more than "
-                   "64 weights, too many for central differences on every entry), so the problems have small widths "
-                   "of the same depth; levels 1 and 2 cover every size")
+        shapes += (f". The network's own widths $({', '.join(map(str, own))})$ are not drawn: a layer has more than "
+                   "64 weights, the limit of the numeric checks, so the problems have small widths of the same "
+                   "depth; levels 1 and 2 cover every size")
     complex_note = "" if "lambdified vs complex step" in comparisons else (
         " The complex step is not used: some activation is not analytic (a kink).")
     return "\n\n".join([

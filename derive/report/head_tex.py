@@ -169,7 +169,8 @@ def render_steps(d: Derivation) -> str:
         previous = (step.lhs, step.rhs)
         extra = ""
         if step.check not in ("definition", common):
-            extra = " (" + _check_text(step.check) + ")"
+            parts = [p.strip() for p in step.check.split("; ") if p.strip() and p.strip() != common]
+            extra = " (" + "; ".join(_check_text(p) for p in parts) + ")" if parts else ""
         mark = "" if step.verified else " \\failed{}"
         items.append(f"  \\item[{{[{k}]}}] {NOTES.get(step.rule, latex_escape(step.rule))}{extra}.{mark}")
     ok = all(s.verified for s in d.steps)
