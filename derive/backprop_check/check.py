@@ -45,8 +45,6 @@ import numpy as np
 import numeric
 from derive.backprop_check.layout import DTYPES, LAYOUTS, PARAMS_AS, Layout
 from derive.backprop_check.localise import (
-    DZS,
-    GRADS,
     Case,
     CaseResult,
     Finding,
@@ -55,7 +53,9 @@ from derive.backprop_check.localise import (
     make_case,
     run_case,
 )
+from derive.backprop_check.reference import is_classic
 from derive.backprop_check.result import BackpropReport, summarise
+from derive.backprop_check.run import dzs_of, grads_of
 from derive.backprop_check.search import search
 from derive.backprop_check.sandbox import InProcess, Sandbox, open_caller
 from derive.lambdified import gradient_function
@@ -82,21 +82,38 @@ PROBES: tuple[tuple[str, tuple[int, int, int, int, int], float], ...] = (
 DEFAULT_RTOL = {"float64": 1e-12, "float32": 4096 * 2.0**-23}
 
 
+def probe_shape(shape: tuple[int, int, int, int, int], net: numeric.Network) -> tuple[int, ...]:
+    """A probe's ``(d, n, p, q, m)`` for a network of another depth: ``(d, n1, ..., q, m)``, hidden
+    widths taken from n, p and then n + 1, p + 1, ... (so they stay distinct); q >= 2 for softmax."""
+    d, n, p, q, m = shape
+    L = net.depth
+    if L == 3 and net.head != "softmax-ce":
+        return shape
+    pool = [n, p] + [v + 1 + i // 2 for i, v in enumerate([n, p] * L)]
+    q = max(q, 2) if net.head == "softmax-ce" else q
+    return (d, *pool[:L - 1], q, m)
+
+
 class _Checker:
     """Runs cases for one backward; remembers results so answers are repeatable."""
 
-    def __init__(self, caller: Sandbox | InProcess, f: str, g: str, rtol: float, kink_margin: float,
+    def __init__(self, caller: Sandbox | InProcess, net: numeric.Network, rtol: float, kink_margin: float,
                  layout: Layout) -> None:
-        self.caller, self.f, self.g, self.rtol, self.kink_margin = caller, f, g, rtol, kink_margin
+        self.caller, self.net, self.rtol, self.kink_margin = caller, net, rtol, kink_margin
         self.layout = layout
-        self.fa, self.ga = numeric.get_activation(f), numeric.get_activation(g)
-        self.grad_fn = gradient_function(f, g)  # the one source of the truth
+        self.acts = [numeric.get_activation(a) for a in net.activations]
+        self.fa = self.acts[0] if self.acts else None
+        self.ga = self.acts[1] if len(self.acts) > 1 else self.fa
+        self.f, self.g = (str(net.activations[0]), str(net.activations[1])) if net.depth == 3 else ("", "")
+        self.classic = is_classic(net)
+        # the one source of the truth
+        self.grad_fn = gradient_function(self.f, self.g) if self.classic else gradient_function(network=net)
         self.memo: dict[tuple[Any, ...], CaseResult] = {}
         self.skipped = 0
 
     def case(self, shape: tuple[int, ...], seed: int, scale: float = 1.0, offset: float = 0.0,
              label: str = "") -> Case:
-        case = make_case(tuple(int(s) for s in shape), seed=seed, scale=scale, offset=offset,  # type: ignore[arg-type]
+        case = make_case(tuple(int(s) for s in shape), seed=seed, scale=scale, offset=offset, network=self.net,
                          f=self.fa, g=self.ga, kink_margin=self.kink_margin, label=label)
         return self._in_dtype(case)
 
@@ -112,7 +129,7 @@ class _Checker:
         return dataclasses.replace(case, params={k: r(v) for k, v in case.params.items()}, X=r(case.X), Y=r(case.Y))
 
     def reference(self, case: Case) -> Reference:
-        return Reference(case, self.grad_fn, self.fa, self.ga)
+        return Reference(case, self.grad_fn, self.fa, self.ga, acts=self.acts)
 
     def run(self, case: Case, layout: Layout | None = None) -> CaseResult:
         key = (case.shape, case.seed, case.scale, case.offset, case.label if case.seed is None else "", layout)
@@ -130,17 +147,33 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _network(network: Any, f: Any, g: Any) -> numeric.Network:
+    """The description checked: ``network``, or the article's with ``f`` and ``g``."""
+    if network is None:
+        for label, spec in (("f", f), ("g", g)):
+            if not isinstance(spec, str):
+                raise InputError(f"check_backprop takes catalog names for {label}; got {type(spec).__name__} "
+                                 f"(known: {', '.join(numeric.ACTIVATIONS)})")
+            if spec not in numeric.ACTIVATIONS:
+                raise UnknownActivationError(f"unknown activation {spec!r}; known: {', '.join(numeric.ACTIVATIONS)}")
+        return numeric.Network(activations=(f, g))
+    if not isinstance(network, numeric.Network):
+        raise InputError(f"network must be a numeric.Network description; got {type(network).__name__}")
+    if (f, g) != ("swish", "leaky_relu"):
+        raise InputError("f and g name the article's activations; with network= the description names them "
+                         "(Network(activations=...))")
+    for spec in network.activations:
+        if not isinstance(spec, str) or spec not in numeric.ACTIVATIONS:
+            raise UnknownActivationError(f"check_backprop takes catalog names as the network's activations; got "
+                                         f"{spec!r} (known: {', '.join(numeric.ACTIVATIONS)})")
+    return network
+
+
 def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max_size: int,
               kink_margin: float, time_limit: float, call_limit: float, layout: Any, params_as: Any,
               dtype: Any) -> None:
     if not callable(backward) and not isinstance(backward, str):
         raise InputError(f"backward must be a function backward(params, X, Y); got {type(backward).__name__}")
-    for label, spec in (("f", f), ("g", g)):
-        if not isinstance(spec, str):
-            raise InputError(f"check_backprop takes catalog names for {label}; got {type(spec).__name__} "
-                             f"(known: {', '.join(numeric.ACTIVATIONS)})")
-        if spec not in numeric.ACTIVATIONS:
-            raise UnknownActivationError(f"unknown activation {spec!r}; known: {', '.join(numeric.ACTIVATIONS)}")
     for label, value, allowed in (("layout", layout, LAYOUTS), ("params_as", params_as, PARAMS_AS),
                                   ("dtype", dtype, DTYPES)):
         if value not in allowed:
@@ -162,6 +195,7 @@ def _validate(backward: Any, f: Any, g: Any, rtol: float, max_examples: int, max
 def check_backprop(
     backward: Backward | str,
     *,
+    network: numeric.Network | None = None,
     f: str = "swish",
     g: str = "leaky_relu",
     layout: str = "columns",
@@ -185,7 +219,14 @@ def check_backprop(
             with hidden activations ``f`` and ``g``: a dict with ``dW1 db1 dW2
             db2 dW3 db3`` (or ``W1 b1 ...`` keys; optionally ``dZ1 dZ2 dZ3`` in
             the ``m dJ/dZ`` convention), or a list in the order of the parameters.
-        f, g: catalog names of the activations ``backward`` implements.
+        network: the :class:`numeric.Network` description ``backward``
+            implements (any depth, head, reduction, L2; its activations
+            catalog names).  Its widths, when given, only fix the depth (and
+            add a probe at those widths): the probes and the search draw
+            many shapes of that depth.  Default: the article's network with
+            ``f`` and ``g``.  The gradients are ``dW1 db1 ... dWL dbL``
+            (parameters ``W1 b1 ... WL bL``, or L ``(W, b)`` pairs).
+        f, g: catalog names of the article's activations (without ``network``).
         layout: ``"columns"`` (the article's, X is d x m), ``"rows"`` (X is
             m x d, ``X @ W + b``, W is d x n) or ``"linear"`` (X is m x d,
             ``X @ W.T + b``, W is n x d as in ``torch.nn.Linear``).
@@ -218,7 +259,7 @@ def check_backprop(
             (the message names the option), or an option is invalid.  What
             the call does (raises, exits, hangs, returns something that is
             not gradients) is a finding of the report, not an exception.
-        UnknownActivationError: ``f`` or ``g`` is not a catalog name.
+        UnknownActivationError: ``f``, ``g`` or an activation of ``network`` is not a catalog name.
 
     Example:
         >>> import numeric
@@ -230,16 +271,18 @@ def check_backprop(
               time_limit, call_limit, layout, params_as, dtype)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an int >= 0, got {_shown(seed)}; e.g. seed=0")
+    net = _network(network, f, g)
     lay = Layout(layout, params_as, dtype)
     rtol = float(DEFAULT_RTOL[dtype] if rtol is None else rtol)
     with open_caller(backward, isolate=isolate, call_limit=call_limit) as caller:
         name = caller.name if hasattr(caller, "name") else getattr(backward, "__qualname__", repr(backward))
-        chk = _Checker(caller, f, g, rtol, float(kink_margin), lay)
-        report = BackpropReport(name, f, g, ok=True, rtol=rtol, layout=lay, call_limit=float(call_limit))
+        chk = _Checker(caller, net, rtol, float(kink_margin), lay)
+        report = BackpropReport(name, chk.f, chk.g, ok=True, rtol=rtol, layout=lay, call_limit=float(call_limit),
+                                network=net)
         if caller.note:
             report.notes.append(caller.note)
         results = []
-        for i, (label, shape, offset) in enumerate(PROBES):
+        for i, (label, shape, offset) in enumerate(_probes(net)):
             res = chk.run(chk.case(shape, seed=seed + i, offset=offset, label=f'probe "{label}"'))
             if i == 0:
                 _first_call_checks(res, chk, report)
@@ -260,6 +303,25 @@ def check_backprop(
                             f"{'s were' if chk.skipped != 1 else ' was'} not run, nor any further search")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+_WIDTHS_PROBE_LIMIT = 2_000_000  # weights: a probe at the description's own widths when no larger
+
+
+def _probes(net: numeric.Network) -> list[tuple[str, tuple[int, ...], float]]:
+    """The fixed probes for ``net``: :data:`PROBES` at its depth and head, then one at its own widths."""
+    out = [(label, probe_shape(shape, net), offset) for label, shape, offset in PROBES]
+    if net.head != "sigmoid-bce":
+        out = [(label.replace("A3", f"A{net.depth}") if net.head.endswith("mse") else
+                label.replace("A3 ~ 1", "one class ~ 1").replace("A3 ~ 0", "one class ~ 0")
+                .replace("A3 = 1.0", "one class = 1.0"), shape, offset)
+               for label, shape, offset in out if not (net.head == "softmax-ce" and label == "article q = 1")]
+    elif net.depth != 3:
+        out = [(label.replace("A3", f"A{net.depth}"), shape, offset) for label, shape, offset in out]
+    widths = net.widths
+    if widths is not None and sum(a * b for a, b in zip(widths, widths[1:])) <= _WIDTHS_PROBE_LIMIT:
+        out.append(("your widths", (*widths, 7), 0.0))
+    return out
 
 
 def assert_backprop_ok(backward: Backward | str, **options: Any) -> BackpropReport:
@@ -285,16 +347,16 @@ def _fit(res: CaseResult) -> int:
     if res.error is not None or res.unusable is not None or res.skipped:
         return -1
     return sum(isinstance(res.raw.get(k), np.ndarray) and res.layout.fits(k, res.raw[k].shape, res.ref.truth[k].shape)
-               for k in GRADS)
+               for k in grads_of(res.case.depth))
 
 
 def _other_layout(res: CaseResult, chk: _Checker) -> Layout | None:
     """Another layout in which the code runs, when in the asked one it raises, returns no gradients,
     or gets fewer shapes right; the best such layout, needing at least half the shapes right."""
-    asked = _fit(res)
-    if asked == len(GRADS) or chk.caller.stopped:
+    asked, count = _fit(res), len(grads_of(res.case.depth))
+    if asked == count or chk.caller.stopped:
         return None
-    best, best_fit = None, max(asked, len(GRADS) // 2 - 1)
+    best, best_fit = None, max(asked, count // 2 - 1)
     for layout in LAYOUTS:
         for params_as in PARAMS_AS:
             cand = Layout(layout, params_as, chk.layout.dtype)
@@ -314,11 +376,11 @@ def _first_call_checks(res: CaseResult, chk: _Checker, report: BackpropReport) -
         pairs = ", taking a list of (W, b) pairs" if other.params_as == "pairs" else ""
         raise InputError(f"backward looks like {other.describe()}{pairs}: with {chk.layout.option_text()} it "
                          f"{what}; pass {other.option_text()}")
-    report.returns_dZ = all(k in res.output for k in DZS)
+    report.returns_dZ = all(k in res.output for k in dzs_of(res.case.depth))
     if res.error is None and not res.mutated and not res.skipped:
         again = run_case(chk.caller, res.case, res.ref, rtol=chk.rtol, layout=chk.layout)
         if again.error is None and not again.skipped and any(
-            not _same_values(res.output[k], again.output.get(k)) for k in GRADS if k in res.output
+            not _same_values(res.output[k], again.output.get(k)) for k in grads_of(res.case.depth) if k in res.output
         ):
             res.issue = Finding(
                 "backward", "not repeatable",
@@ -337,10 +399,10 @@ def _same_values(a: Any, b: Any) -> bool:
 
 
 def _kink_case(chk: _Checker, seed: int) -> Case:
-    """Pre-activations exactly 0 in the first unit of both hidden layers."""
-    base = chk.case((3, 4, 3, 2, 5), seed=seed, label="")
+    """Pre-activations exactly 0 in the first unit of every hidden layer."""
+    base = chk.case(probe_shape((3, 4, 3, 2, 5), chk.net), seed=seed, label="")
     P = {k: v.copy() for k, v in base.params.items()}
-    for W, b in (("W1", "b1"), ("W2", "b2")):
-        P[W][0, :] = 0.0
-        P[b][0, :] = 0.0
-    return chk._in_dtype(Case('probe "pre-activations at the kinks"', P, base.X, base.Y))
+    for layer in range(1, chk.net.depth):
+        P[f"W{layer}"][0, :] = 0.0
+        P[f"b{layer}"][0, :] = 0.0
+    return chk._in_dtype(Case('probe "pre-activations at the kinks"', P, base.X, base.Y, network=chk.net))

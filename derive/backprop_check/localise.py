@@ -42,7 +42,7 @@ import numpy as np
 from numeric.compare import relative_error
 
 from derive.backprop_check.known_bugs import variants
-from derive.backprop_check.reference import Case, Reference, make_case
+from derive.backprop_check.reference import ARTICLE, Case, Reference, make_case
 from derive.backprop_check.run import (
     DZS,
     GRADS,
@@ -59,6 +59,7 @@ __all__ = [
     "GRADS",
     "DZS",
     "FORMULAS",
+    "formulas",
     "Case",
     "make_case",
     "Reference",
@@ -75,24 +76,43 @@ def _act(layer: int) -> str:
     return {1: "f", 2: "g"}.get(layer, f"f{layer}")
 
 
-def _formulas(layers: int) -> dict[str, str]:
-    """The backward formulas of DESIGN.md (article's layout) for ``layers`` layers, sigmoid + BCE head."""
-    out = {f"dZ{layers}": f"dZ{layers} = A{layers} - Y"}
+def _prev(layer: int) -> str:
+    return "X" if layer == 1 else f"A{layer - 1}"
+
+
+def _head_formula(net: Any, L: int) -> str:
+    """dZ_L for the network's head, in the article's convention (dZ = N dJ/dZ)."""
+    if net.head == "sigmoid-mse":
+        return f"dZ{L} = (A{L} - Y) * A{L} (1 - A{L})" + (" * 2/q" if net.mse == "torch" else "")
+    if net.head == "identity-mse" and net.mse == "torch":
+        return f"dZ{L} = 2 (A{L} - Y) / q"
+    return f"dZ{L} = A{L} - Y"
+
+
+def formulas(layers: int, net: Any = None) -> dict[str, str]:
+    """The backward formulas of DESIGN.md (article's layout) for ``layers`` layers and ``net``'s head,
+    reduction and L2 (default: the article's sigmoid + BCE head)."""
+    net = ARTICLE if net is None else net
+    div = " / m" if net.reduction == "mean" else ""
+    reg = "" if not net.l2 else (" + (lambda/m) W{l}" if net.l2_convention == "lambda/2m" else " + lambda W{l}")
+    out = {f"dZ{layers}": _head_formula(net, layers)}
     for layer in range(layers, 0, -1):
         if layer < layers:
-            out[f"dZ{layer}"] = f"dZ{layer} = (W{layer + 1}^T dZ{layer + 1}) * {_act(layer)}'(Z{layer})"
-        out[f"dW{layer}"] = f"dW{layer} = dZ{layer} {_PREV[layer]}^T / m"
-        out[f"db{layer}"] = f"db{layer} = sum(dZ{layer}, axis=1, keepdims) / m"
+            act = _act(layer) if layers == 3 else f"f{layer}"
+            out[f"dZ{layer}"] = f"dZ{layer} = (W{layer + 1}^T dZ{layer + 1}) * {act}'(Z{layer})"
+        out[f"dW{layer}"] = f"dW{layer} = dZ{layer} {_prev(layer)}^T{div}" + reg.format(l=layer)
+        out[f"db{layer}"] = f"db{layer} = sum(dZ{layer}, axis=1, keepdims){div}"
     return out
 
 
-_PREV = {layer: "X" if layer == 1 else f"A{layer - 1}" for layer in range(1, LAYERS + 1)}
-FORMULAS: dict[str, str] = _formulas(LAYERS)
+_PREV = {layer: _prev(layer) for layer in range(1, LAYERS + 1)}
+FORMULAS: dict[str, str] = formulas(LAYERS)
 
 
 # ------------------------------------------------------------------ explanations
 def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str] | None:
-    d, n, p, q, m = shape
+    d, hidden, q, m = shape[0], shape[1:-2], shape[-2], shape[-1]
+    labels = ("n", "p") if len(hidden) == 2 else tuple(f"n{i}" for i in range(1, len(hidden) + 1))
     table: list[tuple[float, str, str]] = [(-1.0, "sign flipped", "the sign is flipped (exactly -1 times the truth)")]
     if m > 1:
         table += [
@@ -103,7 +123,7 @@ def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str]
             (-float(m), "sign flipped", f"the sign is flipped and it is m = {m} times too large (missing 1/m)"),
             (-1.0 / m, "sign flipped", f"the sign is flipped and it is m = {m} times too small (1/m twice)"),
         ]
-    for size, label in ((d, "d = X.shape[0]"), (n, "n"), (p, "p"), (q, "q = Y.shape[0]")):
+    for size, label in ((d, "d = X.shape[0]"), *zip(hidden, labels), (q, "q = Y.shape[0]")):
         if size not in (1, m):
             table.append((m / size, "wrong m", f"exactly m/{label.split()[0]} = {m}/{size} times the truth: "
                                                 f"divided by {label} = {size} instead of m = {m}"))
@@ -189,7 +209,7 @@ def _row_shape_story(name: str, G: np.ndarray, T: np.ndarray, res: CaseResult) -
     want, got = lay.user_shape(name, T.shape), G.shape
     if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
         return "transposed", f"has shape {got}, expected {want}: it is transposed (operands of the product swapped?)"
-    m = res.case.shape[4]
+    m = res.case.m
     if name.startswith("db") and got in ((m,), (1, m), (m, 1)) and m != T.shape[0]:
         return "wrong axis", (f"has shape {got}, expected {want}: summed over axis 1 (the units) instead of "
                               "axis 0 (the examples)")
@@ -332,13 +352,15 @@ def diagnose(res: CaseResult, *, rtol: float = 1e-12) -> CaseResult:
             case=case)
     for name in res.bad:
         res.findings[name] = _explain(name, res.output.get(name), res, rtol)
-    for layer in range(1, LAYERS + 1):  # dW wrong but db right: the dZ is fine, the A_{l-1} is not
+    L = case.depth
+    steps = formulas(L, case.network)
+    for layer in range(1, L + 1):  # dW wrong but db right: the dZ is fine, the A_{l-1} is not
         fW, fb = res.findings.get(f"dW{layer}"), res.findings.get(f"db{layer}")
         dz_ok = f"dZ{layer}" in res.output and f"dZ{layer}" not in res.bad
         if fW is not None and fW.kind == "values" and fb is None and (dz_ok or f"dZ{layer}" not in res.output):
-            prev = _PREV[layer]
+            prev = _prev(layer)
             sure = f"dZ{layer} is right" if dz_ok else f"db{layer} is right, so dZ{layer} probably is"
             fW.kind = "stale cache"
-            fW.message = (f"has wrong values while {sure}: the {prev} in {FORMULAS[f'dW{layer}']} is not the "
+            fW.message = (f"has wrong values while {sure}: the {prev} in {steps[f'dW{layer}']} is not the "
                           f"forward {prev} (a stale cache, or a cached array modified in place?)")
     return res

@@ -14,9 +14,20 @@ import numpy as np
 
 import numeric
 from numeric.activations import Activation
-from numeric.compare import draw_problem
+from numeric.compare import draw_network_problem, draw_problem
 
-__all__ = ["Case", "make_case", "Reference"]
+__all__ = ["Case", "make_case", "Reference", "ARTICLE", "is_classic", "depth_of"]
+
+ARTICLE = numeric.Network()
+
+
+def is_classic(net: numeric.Network) -> bool:
+    """The article's shape of network: three layers, sigmoid + BCE, mean, no L2 (any two hidden activations).
+
+    Cases of such a network are drawn exactly as before network descriptions
+    existed, so reports on the article's network stay byte-identical.
+    """
+    return net.depth == 3 and net.head == "sigmoid-bce" and net.reduction == "mean" and not net.l2
 
 
 # ------------------------------------------------------------------ cases
@@ -37,23 +48,40 @@ class Case:
     seed: int | None = None
     scale: float = 1.0
     offset: float = 0.0
+    network: numeric.Network = ARTICLE
 
     @property
-    def shape(self) -> tuple[int, int, int, int, int]:
-        """``(d, n, p, q, m)``."""
-        n, d = self.params["W1"].shape
-        return d, n, self.params["W2"].shape[0], self.params["W3"].shape[0], self.X.shape[1]
+    def depth(self) -> int:
+        """The number of layers L."""
+        return len(self.params) // 2
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The widths then m: ``(d, n, p, q, m)`` for three layers, ``(d, n1, ..., q, m)`` in general."""
+        L = self.depth
+        return (self.params["W1"].shape[1], *(self.params[f"W{layer}"].shape[0] for layer in range(1, L + 1)),
+                self.X.shape[1])
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[1]
 
     def describe(self) -> str:
+        L = self.depth
         how = f", seed {self.seed}" if self.seed is not None else ""
         how += f", weight scale {self.scale:g}" if self.scale != 1.0 else ""
-        how += f", b3 shifted by {self.offset:+g} (confident outputs)" if self.offset else ""
-        return f"(d, n, p, q, m) = {self.shape}{how}"
+        if self.offset:
+            which = f"b{L}[0]" if self.network.head == "softmax-ce" else f"b{L}"
+            how += f", {which} shifted by {self.offset:+g} (confident outputs)"
+        if L == 3:
+            return f"(d, n, p, q, m) = {self.shape}{how}"
+        return f"widths {self.shape[:-1]}, m = {self.shape[-1]}{how}"
 
 
 def make_case(
-    shape: tuple[int, int, int, int, int],
+    shape: tuple[int, ...],
     *,
+    network: numeric.Network | None = None,
     seed: int = 0,
     scale: float = 1.0,
     offset: float = 0.0,
@@ -70,10 +98,21 @@ def make_case(
         >>> make_case((2, 3, 4, 1, 5), offset=40.0).describe()
         '(d, n, p, q, m) = (2, 3, 4, 1, 5), seed 0, b3 shifted by +40 (confident outputs)'
     """
-    params, X, Y = draw_problem(*shape, f=f, g=g, seed=seed, kink_margin=kink_margin, scale=scale)
+    net = ARTICLE if network is None else network
+    if is_classic(net):
+        params, X, Y = draw_problem(*shape, f=f, g=g, seed=seed, kink_margin=kink_margin, scale=scale)
+    else:
+        params, X, Y = draw_network_problem(net, int(shape[-1]), widths=tuple(int(s) for s in shape[:-1]),
+                                            seed=seed, kink_margin=kink_margin, scale=scale)
+    L = len(params) // 2
     if offset:
-        params["b3"] = params["b3"] + offset
-    return Case(label or f"seed {seed}", params, X, Y, seed, scale, offset)
+        b = params[f"b{L}"].copy()
+        if net.head == "softmax-ce":  # a shift of every logit changes nothing: make class 0 confident
+            b[0] += offset
+        else:
+            b += offset
+        params[f"b{L}"] = b
+    return Case(label or f"seed {seed}", params, X, Y, seed, scale, offset, net)
 
 
 # ------------------------------------------------------------------ the truth
@@ -82,20 +121,44 @@ class Reference:
     and ``S``, the magnitude of the terms each entry sums."""
 
     def __init__(self, case: Case, grad_fn: Callable[..., Mapping[str, np.ndarray]],
-                 fa: Activation, ga: Activation) -> None:
-        self.case, self.fa, self.ga = case, fa, ga
+                 fa: Activation, ga: Activation | None = None, *,
+                 acts: "list[Activation] | None" = None) -> None:
+        self.case, self.net, self.L = case, case.network, case.depth
+        self.acts = list(acts) if acts is not None else [fa, ga]
+        self.fa = self.acts[0] if self.acts else fa
+        self.ga = self.acts[1] if len(self.acts) > 1 else self.fa
         with np.errstate(all="ignore"):
             self.truth = dict(grad_fn(case.params, case.X, case.Y, return_dZ=True))
-            self.cache = numeric.forward(case.params, case.X, fa, ga)
+            if is_classic(self.net):
+                self.cache = numeric.forward(case.params, case.X, self.fa, self.ga)
+            else:
+                self.cache = numeric.forward(case.params, case.X, network=self.net)
             self.scale = self._scale()
         self._variants: list[tuple[str, str, dict[str, np.ndarray]]] | None = None
+
+    @property
+    def rate(self) -> float:
+        """The L2 term's factor on W in dW (lambda/m or lambda by the convention; 0 without L2)."""
+        net = self.net
+        if not net.l2:
+            return 0.0
+        return float(net.l2) / self.case.m if net.l2_convention == "lambda/2m" else float(net.l2)
+
+    @property
+    def N(self) -> int:
+        """What the gradients are divided by: m for the mean reduction, 1 for the sum."""
+        return self.case.m if self.net.reduction == "mean" else 1
 
     def _scale(self) -> dict[str, np.ndarray]:
         """A first-order bound on the rounding error of each entry, over eps.
 
         ``T`` is the size of the terms of each pre-activation, ``S_A`` of
         each activation including how its rounding grows through ``f``.
+        The bound scales with the magnitudes the entry is computed from, so
+        the tolerance ``rtol * S`` does too (any depth, any head).
         """
+        if not is_classic(self.net):
+            return self._scale_general()
         P, X, Y, c = self.case.params, self.case.X, self.case.Y, self.cache
         m = X.shape[1]
         absW = {k: np.abs(P[k]) for k in P}
@@ -113,3 +176,38 @@ class Reference:
         return S
 
 
+
+    def _head_scale(self, T: np.ndarray) -> np.ndarray:
+        """The rounding bound of dZ_L for the network's head, ``T`` the terms of Z_L."""
+        net, c, Y, L = self.net, self.cache, self.case.Y, self.L
+        A, Z = c[f"A{L}"], c[f"Z{L}"]
+        if net.head == "softmax-ce":  # d a_k = a_k (dz_k - sum_j a_j dz_j)
+            return np.abs(A) + np.abs(Y) + A * (T + np.max(T, axis=0, keepdims=True))
+        k = 1.0
+        if net.mse == "torch":
+            k = 2.0 / Y.shape[0] if net.reduction == "mean" else 2.0
+        if net.head == "identity-mse":
+            return k * (np.abs(Z) + np.abs(Y) + T)
+        s = A * (1 - A)
+        if net.head == "sigmoid-mse":
+            return k * ((np.abs(A) + np.abs(Y) + s * T) * (s + 1) + np.abs(A - Y) * s * (1 + T))
+        return np.abs(A) + np.abs(Y) + s * T  # sigmoid-bce
+
+    def _scale_general(self) -> dict[str, np.ndarray]:
+        """:meth:`_scale` for any depth, head, reduction and L2."""
+        P, X, c, L = self.case.params, self.case.X, self.cache, self.L
+        absA = {0: np.abs(X), **{layer: np.abs(c[f"A{layer}"]) for layer in range(1, L)}}
+        T, SA = {}, {0: np.abs(X)}
+        for layer in range(1, L + 1):
+            T[layer] = np.abs(P[f"W{layer}"]) @ absA[layer - 1] + np.abs(P[f"b{layer}"])
+            if layer < L:
+                SA[layer] = absA[layer] + np.abs(self.acts[layer - 1].derivative(c[f"Z{layer}"])) * T[layer]
+        S = {f"dZ{L}": self._head_scale(T[L])}
+        for layer in range(L - 1, 0, -1):
+            d = np.abs(self.acts[layer - 1].derivative(c[f"Z{layer}"]))
+            S[f"dZ{layer}"] = (np.abs(P[f"W{layer + 1}"]).T @ S[f"dZ{layer + 1}"]) * np.maximum(1.0, d) * (1 + T[layer])
+        N, rate = self.N, self.rate
+        for layer in range(1, L + 1):
+            S[f"dW{layer}"] = S[f"dZ{layer}"] @ SA[layer - 1].T / N + 2 * rate * np.abs(P[f"W{layer}"])
+            S[f"db{layer}"] = np.sum(S[f"dZ{layer}"], axis=1, keepdims=True) / N
+        return S

@@ -30,14 +30,16 @@ layout.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from derive.backprop_check.layout import Layout
-from derive.backprop_check.localise import DZS, FORMULAS, Case, CaseResult, Finding
-from derive.backprop_check.run import LAYERS, ORDER
+from derive.backprop_check.localise import Case, CaseResult, Finding, formulas
+from derive.backprop_check.reference import ARTICLE, is_classic
+from derive.backprop_check.run import dzs_of, order_of
 
 __all__ = ["SCHEMA", "CONVENTION", "BackpropReport", "summarise"]
 
@@ -88,6 +90,24 @@ class BackpropReport:
     seconds: float = 0.0
     layout: Layout = field(default_factory=Layout)
     call_limit: float = 10.0
+    network: Any = ARTICLE
+
+    @property
+    def L(self) -> int:
+        """The number of layers of the network checked."""
+        return self.network.depth
+
+    @property
+    def formulas(self) -> dict[str, str]:
+        return formulas(self.L, self.network)
+
+    @property
+    def convention(self) -> str:
+        if is_classic(self.network):
+            return CONVENTION
+        n = "m " if self.network.reduction == "mean" else ""
+        return (f"dZl = {n}dJ/dZl; dWl, dbl are the true partial derivatives of J "
+                f"({self.network.describe()})")
 
     def _head(self) -> str:
         lay = self.layout
@@ -95,12 +115,15 @@ class BackpropReport:
             x for x in (f"layout={lay.layout}" if lay.layout != "columns" else "",
                         f"params_as={lay.params_as}" if lay.params_as != "dict" else "",
                         f"dtype={lay.dtype}" if lay.dtype != "float64" else "") if x)
+        if not is_classic(self.network):
+            return f"check_backprop({self.name}), network {self.network.describe()}{how}: "
         return f"check_backprop({self.name}), f={self.f}, g={self.g}{how}: "
 
     def __str__(self) -> str:
         head = self._head()
         if self.ok:
-            what = "all six gradients" + (" and dZ1..dZ3" if self.returns_dZ else "")
+            count = "six" if self.L == 3 else str(2 * self.L)
+            what = f"all {count} gradients" + (f" and dZ1..dZ{self.L}" if self.returns_dZ else "")
             lines = [head + f"ok -- {what} match the derived ones"]
         else:
             call = self.findings.get("backward")
@@ -123,14 +146,15 @@ class BackpropReport:
         if self.layout.rowwise:
             lines.append(f"  shapes, indices and formulas are in your layout ({self.layout.layout}: one example "
                          "per row)")
-        lines.append(f"  convention: {CONVENTION}")
+        lines.append(f"  convention: {self.convention}")
         return "\n".join(lines)
 
     def _finding_lines(self, name: str, fd: Finding, *, first: bool) -> list[str]:
         label = name if first else " " * len(name) + " also"
         lines = [f"  {label}: {fd.message}  [{fd.kind}]"]
-        if first and name in FORMULAS:
-            lines.append(f"      expected {self.layout.formula(name, FORMULAS[name])}")
+        steps = self.formulas
+        if first and name in steps:
+            lines.append(f"      expected {self.layout.formula(name, steps[name])}")
         if fd.worst and first:
             cells = "; ".join(f"{list(i)}: {_num(y)} vs {_num(t)}" for i, y, t in fd.worst)
             lines.append(f"      worst entries [index]: yours vs truth: {cells}")
@@ -153,7 +177,12 @@ class BackpropReport:
                 "offset": self.smallest.offset, "how": self.smallest_how},
             "returns_dZ": self.returns_dZ, "notes": list(self.notes), "probes": list(self.probes),
             "examples": self.examples, "search": self.search, "rtol": self.rtol, "call_limit": self.call_limit,
-            "convention": CONVENTION,
+            "convention": self.convention,
+            **({} if is_classic(self.network) else {"network": {
+                "widths": None if self.network.widths is None else list(self.network.widths),
+                "depth": self.L, "activations": [str(a) for a in self.network.activations],
+                "head": self.network.head, "reduction": self.network.reduction, "mse": self.network.mse,
+                "l2": float(self.network.l2), "l2_convention": self.network.l2_convention}}),
         }
 
 
@@ -172,7 +201,7 @@ def _clean(value: Any) -> Any:
 def _saturated(res: CaseResult, dtype: str) -> str:
     """``"1"`` / ``"0"`` when the case's outputs hit exactly 1 / 0 in ``dtype``, else ``""``."""
     with np.errstate(all="ignore"):
-        A3 = np.asarray(res.ref.cache["A3"]).astype(dtype)
+        A3 = np.asarray(res.ref.cache[f"A{res.case.depth}"]).astype(dtype)
     if np.any(A3 == 1.0):
         return "1"
     if np.any(A3 == 0.0):
@@ -180,7 +209,24 @@ def _saturated(res: CaseResult, dtype: str) -> str:
     return ""
 
 
+def _layer_text(text: str, L: int, head: str) -> str:
+    """An output-layer sentence written for A3/dZ3/dA3, said for layer ``L`` and the head."""
+    if L != 3:
+        text = re.sub(r"\b(d?[AZ])3\b", lambda mo: f"{mo.group(1)}{L}", text)
+    if head == "softmax-ce":
+        text = text.replace("(sigmoid and BCE together)", "(softmax and CE together)")
+    return text
+
+
 def _unstable(fd: Finding, where: str) -> Finding:
+    net = fd.case.network if fd.case is not None else ARTICLE
+    L = fd.case.depth if fd.case is not None else 3
+    found = _unstable3(fd, where)
+    found.message = _layer_text(found.message, L, net.head)
+    return found
+
+
+def _unstable3(fd: Finding, where: str) -> Finding:
     if where == "1":
         cause = ("a division by 1 - A3, e.g. dA3 = -(Y/A3 - (1 - Y)/(1 - A3)), which is 0/0 or x/0 where "
                  "A3 = 1.0 exactly")
@@ -224,7 +270,7 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
     if not failing:
         return
     report.ok = False
-    order = list(ORDER)
+    order = list(order_of(report.L))
     finite_wrong: set[str] = set()
     for name in ["backward", *order]:
         seen: dict[str, Finding] = {}
@@ -247,8 +293,9 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
             if name in finite_wrong:  # wrong anyway; the saturation adds a second problem
                 seen["nonfinite at saturation"] = Finding(
                     fd.name, "nonfinite at saturation",
-                    f"{fd.message} where A3 = {where}.0 exactly (also numerically unstable: a division by "
-                    f"{'1 - A3' if where == '1' else 'A3'}?)", fd.worst, fd.rel_error, fd.case)
+                    _layer_text(f"{fd.message} where A3 = {where}.0 exactly (also numerically unstable: a division by "
+                                f"{'1 - A3' if where == '1' else 'A3'}?)", report.L, report.network.head),
+                    fd.worst, fd.rel_error, fd.case)
             else:
                 seen["unstable at saturation"] = _unstable(fd, where)
         kinds = list(seen)
@@ -270,7 +317,7 @@ def _localise(report: BackpropReport, finite_wrong: set[str]) -> None:
     """Where the chain diverges, from finite evidence only."""
     wrong = {k for k in report.wrong if k in finite_wrong
              and any(fd.kind not in _SHAPE_ONLY for fd in report.all_findings[k])}
-    dzs = [k for k in DZS if k in wrong]
+    dzs = [k for k in dzs_of(report.L) if k in wrong]
     layers = [int(k[-1]) for k in report.wrong if k in wrong and k[:2] in ("dW", "db", "dZ")]
     shape_only = [k for k in report.wrong if k in finite_wrong and k not in wrong]
     nonfinite_only = [k for k in report.wrong if k not in finite_wrong]
@@ -288,7 +335,7 @@ def _localise(report: BackpropReport, finite_wrong: set[str]) -> None:
         return
     top = max(layers)
     report.diverges_at = top
-    above = [str(layer) for layer in range(LAYERS, 1, -1) if layer > top]
+    above = [str(layer) for layer in range(report.L, 1, -1) if layer > top]
     right = f"; layer{'s' if len(above) > 1 else ''} {' and '.join(above)} {'are' if len(above) > 1 else 'is'} right" \
         if above else ""
     if above and any(k in nonfinite_only for k in report.wrong if int(k[-1]) > top):
@@ -297,12 +344,12 @@ def _localise(report: BackpropReport, finite_wrong: set[str]) -> None:
         right += f" (apart from the shape of {', '.join(shape_only)})"
     if report.returns_dZ:
         if f"dZ{top}" in dzs:
-            step = FORMULAS[f"dZ{top}"]
+            step = report.formulas[f"dZ{top}"]
             report.divergence = (f"diverges at layer {top} going backwards: dZ{top} is the first wrong dZ "
                                  f"(check {step}){right}")
         else:
             report.divergence = (f"diverges at layer {top} going backwards: dZ{top} is right, so the error is in "
-                                 f"{' / '.join(FORMULAS[k] for k in (f'dW{top}', f'db{top}') if k in wrong)}{right}")
+                                 f"{' / '.join(report.formulas[k] for k in (f'dW{top}', f'db{top}') if k in wrong)}{right}")
     else:
         report.divergence = (f"diverges at layer {top} going backwards (the first layer from the output with a "
-                             f"wrong gradient; return dZ1..dZ3 too to pin down the step){right}")
+                             f"wrong gradient; return dZ1..dZ{report.L} too to pin down the step){right}")

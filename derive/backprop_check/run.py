@@ -24,7 +24,7 @@ from derive.backprop_check.layout import Layout, Unreadable
 from derive.backprop_check.reference import Case, Reference
 from derive.backprop_check.sandbox import InProcess
 
-__all__ = ["LAYERS", "GRADS", "DZS", "ORDER", "Finding", "CaseResult", "run_case"]
+__all__ = ["LAYERS", "GRADS", "DZS", "ORDER", "grads_of", "dzs_of", "order_of", "Finding", "CaseResult", "run_case"]
 
 # The article's network (DESIGN.md) is the reference: every layer-count assumption of
 # the checker derives from LAYERS, so a network description (issue 12) changes it in one place.
@@ -33,6 +33,23 @@ GRADS: tuple[str, ...] = GRAD_NAMES  # dW1 db1 dW2 db2 dW3 db3
 DZS: tuple[str, ...] = tuple(f"dZ{layer}" for layer in range(LAYERS, 0, -1))  # dZ3 dZ2 dZ1
 ORDER: tuple[str, ...] = tuple(k for layer in range(LAYERS, 0, -1)
                                for k in (f"dZ{layer}", f"dW{layer}", f"db{layer}"))  # backprop order
+
+
+def grads_of(layers: int) -> tuple[str, ...]:
+    """``dW1 db1 ... dWL dbL`` for ``layers`` layers."""
+    return tuple(k for layer in range(1, layers + 1) for k in (f"dW{layer}", f"db{layer}"))
+
+
+def dzs_of(layers: int) -> tuple[str, ...]:
+    """``dZL ... dZ1``."""
+    return tuple(f"dZ{layer}" for layer in range(layers, 0, -1))
+
+
+def order_of(layers: int) -> tuple[str, ...]:
+    """Backprop order: ``dZL dWL dbL ... dZ1 dW1 db1``."""
+    return tuple(k for layer in range(layers, 0, -1) for k in (f"dZ{layer}", f"dW{layer}", f"db{layer}"))
+
+
 _UNDERFLOW = 1e-290  # differences below this are underflow (values near the smallest normal), not errors
 
 
@@ -141,13 +158,14 @@ def run_case(backward: Callable[..., Any] | Any, case: Case, ref: Reference, *, 
     out = res.output
     misshaped = {k for k, v in res.raw.items() if k in ref.truth and isinstance(v, np.ndarray)
                  and not layout.fits(k, v.shape, ref.truth[k].shape)}
-    for name in GRADS + tuple(k for k in DZS if k in out):
+    grads, dzs, m = grads_of(case.depth), dzs_of(case.depth), case.m
+    for name in grads + tuple(k for k in dzs if k in out):
         if name not in out or name in misshaped or _is_bad(out[name], ref.truth[name], ref.scale[name], rtol):
             res.bad.append(name)
     dz_bad = [k for k in res.bad if k.startswith("dZ")]
-    if dz_bad and len(dz_bad) == len([k for k in DZS if k in out]) and all(
-        _scalar(out[k], ref.truth[k], ref.scale[k], rtol) == 1.0 / case.shape[4] for k in dz_bad
-    ) and case.shape[4] > 1:
+    if dz_bad and len(dz_bad) == len([k for k in dzs if k in out]) and all(
+        _scalar(out[k], ref.truth[k], ref.scale[k], rtol) == 1.0 / m for k in dz_bad
+    ) and m > 1 and ref.net.reduction == "mean":
         res.convention, res.bad = dz_bad, [k for k in res.bad if k not in dz_bad]
     return res
 

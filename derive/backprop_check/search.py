@@ -52,12 +52,14 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
     from hypothesis.errors import HypothesisException, NoSuchExample
 
     sizes = st.integers(1, max_size)
-    strategy = st.tuples(sizes, sizes, sizes, st.integers(1, 3), sizes, st.integers(0, 2**32 - 1),
+    L = chk.net.depth
+    k = L + 2  # d, the hidden widths, q, m
+    strategy = st.tuples(*[sizes] * L, st.integers(*_q_range(chk)), sizes, st.integers(0, 2**32 - 1),
                          st.sampled_from(SCALES), st.sampled_from(OFFSETS))
     deadline, count, late = time.perf_counter() + time_limit, [0], [False]
 
     def fails(t: tuple[Any, ...]) -> bool:
-        key = (t[:5], t[5], t[6], t[7], "", None)
+        key = (t[:k], t[k], t[k + 1], t[k + 2], "", None)
         if key in chk.memo:
             return not chk.memo[key].ok
         if chk.caller.stopped:
@@ -66,7 +68,7 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
             late[0] = True
             return False  # out of time: new examples count as passing (answers stay repeatable)
         count[0] += 1
-        return not chk.run(chk.case(t[:5], seed=t[5], scale=t[6], offset=t[7], label="hypothesis example")).ok
+        return not chk.run(chk.case(t[:k], seed=t[k], scale=t[k + 1], offset=t[k + 2], label="hypothesis example")).ok
 
     conf = settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
                     phases=(Phase.generate, Phase.shrink), verbosity=Verbosity.quiet, print_blob=False,
@@ -77,8 +79,13 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
         return None, count[0], _stopped("hypothesis", late[0], time_limit)
     except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
         return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
-    res = chk.memo[(t[:5], t[5], t[6], t[7], "", None)]
+    res = chk.memo[(t[:k], t[k], t[k + 1], t[k + 2], "", None)]
     return res, count[0], _stopped("hypothesis", late[0], time_limit)
+
+
+def _q_range(chk: Any) -> tuple[int, int]:
+    """Output widths drawn: 1 to 3 (2 to 3 for softmax, where q = 1 is a constant output)."""
+    return (2, 3) if chk.net.head == "softmax-ce" else (1, 3)
 
 
 def _stopped(engine: str, late: bool, time_limit: float) -> str:
@@ -93,7 +100,9 @@ def _fallback(chk: Any, max_examples: int, max_size: int, seed: int, time_limit:
     deadline = time.perf_counter() + time_limit
     label = f"seeded random ({why})"  # rendered "N seeded random examples (why)"
     for i in range(max_examples):
-        shape = (*rng.integers(1, max_size + 1, 3), int(rng.integers(1, 4)), int(rng.integers(1, max_size + 1)))
+        lo, hi = _q_range(chk)
+        shape = (*rng.integers(1, max_size + 1, chk.net.depth), int(rng.integers(lo, hi + 1)),
+                 int(rng.integers(1, max_size + 1)))
         res = chk.run(chk.case(shape, seed=seed + 1000 + i, offset=OFFSETS[i % len(OFFSETS)],
                                label="random example"))
         if not res.ok:
@@ -110,7 +119,8 @@ def _greedy_shrink(chk: Any, res: CaseResult, deadline: float) -> CaseResult:
         improved = False
         shape = list(best.case.shape)
         for i, size in enumerate(shape):
-            for smaller in sorted({1, size // 2, size - 1} - {0, size}):
+            floor = 2 if i == len(shape) - 2 and chk.net.head == "softmax-ce" else 1
+            for smaller in sorted({floor, size // 2, size - 1} - {0, 1 if floor == 2 else 0, size}):
                 trial_shape = shape[:i] + [smaller] + shape[i + 1:]
                 for s in (best.case.seed or 0, 0, 1):
                     for offset in sorted({0.0, best.case.offset}, key=abs):
