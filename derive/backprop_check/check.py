@@ -94,11 +94,20 @@ def probe_shape(shape: tuple[int, int, int, int, int], net: numeric.Network) -> 
     return (d, *pool[:L - 1], q, m)
 
 
+def _open(net: numeric.Network) -> numeric.Network:
+    """``net`` with its widths left open (the probes and the search draw many shapes of its depth)."""
+    if net.widths is None:
+        return net
+    return numeric.Network(activations=tuple(net.activations), head=net.head, reduction=net.reduction,
+                           mse=net.mse, l2=net.l2, l2_convention=net.l2_convention)
+
+
 class _Checker:
     """Runs cases for one backward; remembers results so answers are repeatable."""
 
     def __init__(self, caller: Sandbox | InProcess, net: numeric.Network, rtol: float, kink_margin: float,
                  layout: Layout) -> None:
+        net = _open(net)
         self.caller, self.net, self.rtol, self.kink_margin = caller, net, rtol, kink_margin
         self.layout = layout
         self.acts = [numeric.get_activation(a) for a in net.activations]
