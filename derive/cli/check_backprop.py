@@ -12,6 +12,7 @@ Example:
     $ backprop-derive check-backprop mynet:backward --f relu --g tanh
     $ backprop-derive check-backprop path/to/mynet.py:Net.backward --json
     $ backprop-derive check-backprop cs231n_net:backward --layout rows --params pairs
+    $ backprop-derive check-backprop mnist:backward --widths 784,128,10 --activations relu --head softmax-ce --l2 0.01
 """
 
 from __future__ import annotations
@@ -25,13 +26,19 @@ from typing import Any, Callable
 from derive.cli import options
 from numeric.errors import InputError
 
-__all__ = ["register", "load_target", "run"]
+__all__ = ["register", "load_target", "run", "network_from_args"]
 
 # the choices of derive.backprop_check.layout, spelled here so that building the parser
 # (--help) imports no sympy; tests/cli/test_check_backprop_cli.py keeps them equal
 LAYOUTS = ("columns", "rows", "linear")
 PARAMS_AS = ("dict", "pairs")
 DTYPES = ("float64", "float32")
+# numeric.Network's names, spelled here for the same reason (the CLI test keeps them equal)
+HEADS = ("sigmoid-bce", "softmax-ce", "identity-mse", "sigmoid-mse")
+REDUCTIONS = ("mean", "sum")
+MSE_CONVENTIONS = ("half", "torch")
+L2_CONVENTIONS = ("lambda/2m", "lambda/2")
+_DESCRIPTION = ("widths", "activations", "head", "reduction", "mse_convention", "l2", "l2_convention")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,6 +61,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="e.g. mynet:backward, mynet.py:backward or pkg.mod:Net.backward")
     p.add_argument("--f", default="swish", metavar="NAME", help="first hidden activation (default swish)")
     p.add_argument("--g", default="leaky_relu", metavar="NAME", help="second hidden activation (default leaky_relu)")
+    net = p.add_argument_group(
+        "any network (instead of the article's: backward then returns dW1 db1 ... dWL dbL)")
+    net.add_argument("--widths", type=options.int_list, metavar="D,N,...,Q",
+                     help="layer widths, input first and output last, e.g. 784,128,10; they fix the depth L "
+                          "(the check draws many shapes of that depth, and one probe at these widths)")
+    net.add_argument("--activations", metavar="NAME[,NAME...]",
+                     help="hidden activations (catalog names): one for every hidden layer, or one per hidden "
+                          "layer (default relu)")
+    net.add_argument("--head", choices=HEADS, help="output layer and loss (default sigmoid-bce)")
+    net.add_argument("--reduction", choices=REDUCTIONS, help="mean over the batch (default) or sum")
+    net.add_argument("--mse-convention", choices=MSE_CONVENTIONS,
+                     help="MSE heads: half = (1/2m) sum ||a - y||^2 (default), torch = mean over all entries "
+                          "(MSELoss)")
+    net.add_argument("--l2", type=options.finite_float, metavar="LAMBDA",
+                     help="L2 weight decay lambda >= 0 (default 0; biases not regularised)")
+    net.add_argument("--l2-convention", choices=L2_CONVENTIONS,
+                     help="lambda/2m: J + (lambda/2m) sum ||W||^2 (default, deeplearning.ai); lambda/2: "
+                          "J + (lambda/2) sum ||W||^2 (cs231n)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--max-examples", type=options.nonnegative_int, default=60, metavar="N",
                    help="hypothesis examples after the fixed probes (default 60)")
@@ -91,6 +116,46 @@ def load_target(target: str) -> Callable[..., Any]:
     return _load(target)
 
 
+def network_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`numeric.Network` the description options give, or None (the article's network).
+
+    Raises:
+        InputError: options that do not make a description (one line, exit 2).
+    """
+    from numeric.description import Network
+
+    given = [k for k in _DESCRIPTION if getattr(args, k, None) is not None]
+    if not given:
+        return None
+    option = "--" + given[0].replace("_", "-")
+    if args.f != "swish" or args.g != "leaky_relu":
+        raise InputError("--f and --g name the article's activations; with --widths give --activations instead")
+    if args.widths is None:
+        raise InputError(f"{option} describes a network: give its widths too, e.g. --widths 784,128,10")
+    hidden = len(args.widths) - 2
+    if hidden < 0:
+        raise InputError(f"--widths needs an input and an output width, got {','.join(map(str, args.widths))}")
+    names = [a.strip() for a in (args.activations or "relu").split(",")]
+    if any(not a for a in names):
+        raise InputError(f"--activations: expected comma-separated activation names, got {args.activations!r}")
+    if args.activations is not None and hidden == 0:
+        raise InputError("--activations: these widths have no hidden layer (depth 1), so no activation is used")
+    if len(names) == 1:
+        names = names * hidden
+    elif len(names) != hidden:
+        raise InputError(f"--activations: {len(names)} names for {hidden} hidden layer{'s' if hidden != 1 else ''} "
+                         f"(widths {','.join(map(str, args.widths))}); give one name for all, or one per hidden layer")
+    if args.l2 is not None and args.l2 < 0:
+        raise InputError(f"--l2: expected a finite number >= 0, got {args.l2:g}")
+    if args.mse_convention is not None and not (args.head or "").endswith("mse"):
+        raise InputError("--mse-convention applies to the MSE heads (--head identity-mse or sigmoid-mse)")
+    if args.l2_convention is not None and not args.l2:
+        raise InputError("--l2-convention needs --l2 LAMBDA > 0")
+    return Network(widths=tuple(args.widths), activations=tuple(names), head=args.head or "sigmoid-bce",
+                   reduction=args.reduction or "mean", mse=args.mse_convention or "half", l2=args.l2 or 0.0,
+                   l2_convention=args.l2_convention or "lambda/2m")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the check for parsed ``args``; returns the exit code (0 ok, 1 bug, 2 unusable input)."""
     from derive.backprop_check.check import check_backprop
@@ -100,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"expected MODULE:FUNCTION (e.g. mynet:backward), got {args.target!r}")
     if (module.endswith(".py") or os.sep in module or "/" in module) and not Path(module).is_file():
         raise InputError(f"no such file: {module}")
-    report = check_backprop(args.target, f=args.f, g=args.g, layout=args.layout, params_as=args.params,
+    network = network_from_args(args)
+    report = check_backprop(args.target, network=network, f=args.f, g=args.g, layout=args.layout, params_as=args.params,
                             dtype=args.dtype, max_examples=args.max_examples, seed=args.seed,
                             at_kinks=args.at_kinks, call_limit=args.call_limit, time_limit=args.time_limit)
     if args.json:
