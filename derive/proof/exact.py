@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sympy as sp
+from sympy.core.function import ArgumentIndexError
 from sympy.matrices.exceptions import ShapeError as MatrixShapeError
 
 from derive.activations import sigmoid
@@ -25,6 +26,8 @@ from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward,
 from derive.heads import HEAD_OPS, SoftmaxCE, sum_to_one
 from numeric.description import Network as PlainNetwork
 from derive.matrix import Apply, explicit
+from derive.proof._atoms import Atoms
+from derive.proof._renaming import EXAMPLES, Renaming
 from derive.steps import Derivation
 
 __all__ = ["ExactProof", "prove_exact", "PROOF_SHAPES"]
@@ -67,20 +70,44 @@ class ExactProof:
 
 
 def _symbols(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}_{j}", real=True))
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}_{j}"))
+
+
+def _placeholder(name: str) -> type:
+    """An unspecified activation ``name`` whose derivative is the unspecified
+    function ``name'``.
+
+    sympy's undefined ``Function("f")`` writes f'(u) as
+    ``Subs(Derivative(f(xi), xi), xi, u)``, and builds each such object at the
+    price of printing u (Subs orders its dummies by their text): most of the
+    proof's time went there.  Here ``diff`` of ``f(u)`` is ``f'(u) du`` with
+    ``f'`` a second unspecified function, which says the same (nothing is
+    assumed of f or f' beyond f' being f's derivative) and costs nothing.
+    """
+    prime = sp.Function(f"{name}'")
+
+    def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return prime(self.args[0])
+
+    return type(name, (sp.Function,), {"nargs": 1, "fdiff": fdiff, "__module__": __name__})
 
 
 def _apply_factory(net: SymbolicNetwork) -> Any:
-    funcs = {name: sp.Function(name, real=True) for name in net.activations}
-    funcs["sigma"] = sigmoid
+    funcs: dict[str, Any] = {name: _placeholder(name) for name in net.activations}
 
     def apply(node: Apply, M: sp.Matrix) -> sp.Matrix:
+        if node.fn == "sigma":
+            if node.order == 0:
+                return M.applyfunc(sigmoid)
+            # sigma'(e) exactly as sympy's chain rule writes it: sigma(e) (1 - sigma(e))
+            fprime = sp.diff(sigmoid(_XI), _XI)
+            return M.applyfunc(lambda e: fprime.subs(_XI, e))
         F = funcs[node.fn]
         if node.order == 0:
             return M.applyfunc(F)
-        # f'(e) exactly as sympy's chain rule writes it: Subs(Derivative(f(xi), xi), xi, e)
-        fprime = sp.diff(F(_XI), _XI)
-        return M.applyfunc(lambda e: fprime.subs(_XI, e))
+        return M.applyfunc(lambda e: F(e).fdiff(1))  # f'(e) as diff writes it
 
     return apply
 
@@ -162,7 +189,19 @@ def prove_exact(
     for sym in (net.mat("X"), net.mat("Y")):
         base[sym] = _symbols(sym.name, *(int(s.subs(sizes)) for s in sym.shape))
 
-    def run(free_Z: int | None) -> tuple[dict[Any, sp.Matrix], sp.Expr, sp.Matrix | None]:
+    # softmax + CE: the rule needs every column of Y to sum to 1.  Y's last row
+    # is replaced before anything is built; no derivative is taken in Y, so
+    # this is the same as substituting into each residual.
+    Y_symbols = base[net.mat("Y")]
+    assume = sum_to_one(Y_symbols) if isinstance(head, SoftmaxCE) else {}
+    if assume:
+        base[net.mat("Y")] = base[net.mat("Y")].xreplace(assume)
+    N = m if net.reduction == "mean" else 1
+
+    def run(free_Z: int | None) -> tuple[dict[Any, sp.Matrix], list[sp.Expr], sp.Matrix | None]:
+        """The forward pass, the cost as a list of pieces that sum to J (one
+        per example: every head's cost is a sum over the columns; then L2),
+        and the backward formulas, at concrete shapes."""
         env = dict(base)
         zeta = None
         for step in forward.steps:
@@ -172,65 +211,128 @@ def prove_exact(
             else:
                 env[step.lhs] = explicit(step.rhs, env, apply, sizes)
         L = net.depth
-        J = head.explicit_cost(env[net.mat("Z", L)], env[net.mat("A", L)], env[net.mat("Y")], net, sizes)
+        Z, A, Y = env[net.mat("Z", L)], env[net.mat("A", L)], env[net.mat("Y")]
+        pieces = [head.explicit_cost(Z[:, k], A[:, k], Y[:, k], net, sizes) for k in range(m)]
         if net.l2:
             coef = lam / (2 * m) if net.l2_convention == "lambda/2m" else lam / 2
-            J += coef * sp.Add(*[w**2 for name in net.parameter_names() if name[0] == "W"
-                                 for w in base[net.mat("W", int(name[1:]))]])
+            pieces.append(coef * sp.Add(*[w**2 for name in net.parameter_names() if name[0] == "W"
+                                          for w in base[net.mat("W", int(name[1:]))]]))
         for step in backward.steps:
             try:
                 env[step.lhs] = explicit(step.rhs, env, apply, sizes)
             except MatrixShapeError as exc:  # e.g. a missing transpose
                 env[step.lhs] = exc
-        return env, J, zeta
+        return env, pieces, zeta
 
     failures: list[tuple[str, tuple[int, int], str]] = []
     entries = 0
-    # softmax + CE: the rule needs every column of Y to sum to 1
-    assume = sum_to_one(base[net.mat("Y")]) if isinstance(head, SoftmaxCE) else {}
-    N = m if net.reduction == "mean" else 1
+    atoms = Atoms()
 
-    def compare(name: str, truth: sp.Matrix, claim: Any) -> None:
+    def compare(name: str, truth_of: Callable[[int, int], sp.Expr], wrt: sp.Matrix, claim: Any) -> None:
         nonlocal entries
         if isinstance(claim, Exception):
             failures.append((name, (-1, -1), f"formula does not evaluate: {claim}"))
             return
-        if truth.shape != claim.shape:
-            failures.append((name, (-1, -1), f"shape {claim.shape} != {truth.shape}"))
+        if wrt.shape != claim.shape:
+            failures.append((name, (-1, -1), f"shape {claim.shape} != {wrt.shape}"))
             return
-        for i in range(truth.rows):
-            for j in range(truth.cols):
+        for i in range(wrt.rows):
+            for j in range(wrt.cols):
                 entries += 1
-                residual = sp.expand((truth[i, j] - claim[i, j]).xreplace(assume))
+                residual = truth_of(i, j) - claim[i, j]
+                if atoms.is_zero(residual):
+                    continue
+                residual = sp.expand(residual)  # not shown 0 with atoms: the full expansion decides
                 if residual != 0:
                     failures.append((name, (i, j), str(residual)[:200]))
 
+    runs: dict[Any, Any] = {}
     L = net.depth
+
+    def run_once(free_Z: int | None) -> tuple[dict[Any, sp.Matrix], list[sp.Expr], sp.Matrix | None]:
+        if free_Z not in runs:
+            runs[free_Z] = run(free_Z)
+        return runs[free_Z]
+
+    free: dict[int, frozenset[sp.Basic]] = {}
+
+    def has(expr: sp.Expr, s: sp.Symbol) -> bool:
+        if id(expr) not in free:
+            free[id(expr)] = frozenset(expr.free_symbols)
+        return s in free[id(expr)]
+
+    def diff_cost(pieces: list[sp.Expr], s: sp.Symbol) -> sp.Expr:
+        # J is the sum of its pieces (one per example, and L2): sympy's diff of
+        # each piece that contains s (the others give 0), summed
+        return sp.Add(*[sp.diff(piece, s) for piece in pieces if has(piece, s)])
+
+    def renaming(free_Z: int | None) -> Renaming:
+        if ("renaming", free_Z) not in runs:
+            mats: list[tuple[sp.Matrix, Any, Any]] = [(base[net.mat("X")], 0, EXAMPLES), (Y_symbols, L, EXAMPLES)]
+            for layer in range(1, L + 1):
+                mats += [(base[net.mat("W", layer)], layer, layer - 1), (base[net.mat("b", layer)], layer, None)]
+            if free_Z is not None:
+                mats.append((run_once(free_Z)[2], free_Z, EXAMPLES))
+            runs[("renaming", free_Z)] = Renaming(mats)
+        return runs[("renaming", free_Z)]
+
+    def truths(free_Z: int | None, P: sp.Matrix, rows: Any, cols: Any) -> Callable[[int, int], sp.Expr]:
+        """d(cost)/d(P[i, j]) (times N for a free Z), by sympy's diff of the
+        cost of example 0 in P[0, 0] and the renamings of :mod:`._renaming`,
+        each checked on the cost itself; directly where a check fails."""
+        _, pieces, _ = run_once(free_Z)
+        ren, examples, first = renaming(free_Z), pieces[:m], pieces[0]
+        d00: list[sp.Expr] = []
+
+        def at_origin() -> sp.Expr:
+            if not d00:
+                d00.append(sp.diff(first, P[0, 0]))
+            return d00[0]
+
+        def truth(i: int, j: int) -> sp.Expr:
+            swaps = {rows: i} if cols in (None, EXAMPLES) else {rows: i, cols: j}
+            same = all(ren.invariant(first, axis, k) for axis, k in swaps.items())
+            if cols == EXAMPLES:  # a free Z: its column j is in example j's cost only
+                if same and ren.maps(first, examples[j], EXAMPLES, j) and not any(
+                        has(first, z) for z in P[:, 1:]):
+                    return N * at_origin().xreplace(ren.rename({rows: i, EXAMPLES: j}))
+                return N * diff_cost(pieces, P[i, j])
+            if same and all(ren.maps(first, examples[k], EXAMPLES, k) for k in range(m)):
+                return sp.Add(*[at_origin().xreplace(ren.rename({**swaps, EXAMPLES: k})) for k in range(m)],
+                              diff_cost(pieces[m:], P[i, j]))
+            return diff_cost(pieces, P[i, j])
+
+        return truth
+
     if through_logits is None:
-        through_logits = isinstance(head, SoftmaxCE)
+        through_logits = False
     if through_logits:
         # J(theta) = H(zeta, theta) at zeta = Z_L(theta): the total derivative
         # dJ/dtheta = dH/dtheta + sum_ij dH/dzeta_ij dZ_L,ij/dtheta, every
         # factor by sympy's diff; both sides are compared with zeta free.
-        full, _, _ = run(None)
-        envZ, JZ, zeta = run(L)
+        full, _, _ = run_once(None)
+        envZ, HZ, zeta = run_once(L)
         ZL = full[net.mat("Z", L)]
-        dH = zeta.applyfunc(lambda s: sp.diff(JZ, s))
+        dH = zeta.applyfunc(lambda s: diff_cost(HZ, s))
         for name in net.parameter_names():
             P = base[net.mat(name[0], int(name[1:]))]
-            truth = P.applyfunc(lambda s: sp.diff(JZ, s) + sp.Add(
-                *[dH[k] * sp.diff(ZL[k], s) for k in range(len(ZL))]))
-            compare("d" + name, truth, envZ[net.mat("d" + name[0], int(name[1:]))])
+
+            def through(i: int, j: int, P: sp.Matrix = P) -> sp.Expr:
+                s = P[i, j]
+                return diff_cost(HZ, s) + sp.Add(*[dH[k] * sp.diff(ZL[k], s) for k in range(len(ZL))
+                                                   if has(ZL[k], s)])
+
+            compare("d" + name, through, P, envZ[net.mat("d" + name[0], int(name[1:]))])
     else:
-        env, J, _ = run(None)
+        env = run_once(None)[0]
         for name in net.parameter_names():
-            P = base[net.mat(name[0], int(name[1:]))]
-            truth = P.applyfunc(lambda s: sp.diff(J, s))
-            compare("d" + name, truth, env[net.mat("d" + name[0], int(name[1:]))])
-    for layer in range(1, net.depth + 1):
-        envZ, JZ, zeta = run(layer)
-        truth = zeta.applyfunc(lambda s: N * sp.diff(JZ, s))
-        compare(f"dZ{layer}", truth, envZ[net.mat("dZ", layer)])
+            layer = int(name[1:])
+            P = base[net.mat(name[0], layer)]
+            axes = (layer, layer - 1) if name[0] == "W" else (layer, None)
+            compare("d" + name, truths(None, P, *axes), P, env[net.mat("d" + name[0], layer)])
+    for layer in range(1, L + 1):
+        envZ, _, zeta = run_once(layer)
+        compare(f"dZ{layer}", truths(layer, zeta, layer, EXAMPLES), zeta, envZ[net.mat("dZ", layer)])
     assumptions = (SoftmaxCE.assumption,) if assume else ()
     return ExactProof(dims, time.perf_counter() - start, entries, failures, assumptions)
 
