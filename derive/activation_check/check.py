@@ -193,6 +193,9 @@ def check_activation(
     rtol: float | None = None,
     atol: float | None = None,
     strict: bool = False,
+    torch_function: Callable[..., Any] | None = None,
+    jax_function: Callable[..., Any] | None = None,
+    call_limit: float = 60.0,
 ) -> ActivationReport:
     """Check an activation, a claimed derivative, and NumPy code for both.
 
@@ -218,6 +221,12 @@ def check_activation(
             |true| + atol`` (default :data:`RTOL`, and ``atol`` =
             :data:`ATOL_SCALE` times the function's scale).
         strict: accuracy warnings count as faults.
+        torch_function: a PyTorch implementation (e.g. ``MyAct.apply``), checked
+            by :func:`derive.frameworks.check_torch_activation` (torch is
+            imported only then; needs the ``torch`` extra).
+        jax_function: a JAX implementation (``custom_vjp``/``custom_jvp`` or
+            plain), checked by :func:`derive.frameworks.check_jax_activation`.
+        call_limit: seconds each call of those implementations may take.
 
     Returns:
         An :class:`ActivationReport`; ``report.ok`` is the verdict,
@@ -304,12 +313,19 @@ def check_activation(
     elif network:
         notes.append("network check skipped: f is not defined, finite and continuous on all of R")
     steps.timings["total"] = time.perf_counter() - t_all
-    return ActivationReport(
+    report = ActivationReport(
         activation=label, expression=expr, params={k: str(v) for k, v in given.items()},
         derivative=an.derivative, output_form=an.form, output_form_note=an.form_note, breakpoints=an.bps,
         problems=problems, claim=verdict, numpy_checks=checks, network=nets, notes=notes, timings=steps.timings,
         strict=strict, variable=variable, warnings=_overflow_warning(f_vals),
     )
+    for check, fn in (("check_torch_activation", torch_function), ("check_jax_activation", jax_function)):
+        if fn is not None:
+            import derive.frameworks as frameworks  # torch / jax load here only
+
+            report.frameworks.append(getattr(frameworks, check)(report.expression, fn, seed=seed,
+                                                                call_limit=call_limit))
+    return report
 
 
 def _overflow_warning(f_vals: Mapping[float, _Ref]) -> list[str]:

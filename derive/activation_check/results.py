@@ -343,6 +343,7 @@ class ActivationReport:
     warnings: list[str] = field(default_factory=list)
     strict: bool = False
     variable: str = "z"
+    frameworks: list[Any] = field(default_factory=list)  # derive.frameworks.FrameworkReport, one per framework
 
     @property
     def faults(self) -> list[str]:
@@ -355,6 +356,8 @@ class ActivationReport:
             out += [f"NumPy {c.name}: {f}" for f in c.findings
                     if not (c.name == "derivative" and ce is not None and f.z == ce.z)]
         out += [str(n) for n in self.network if not n.ok]
+        out += [f"{r.framework} {r.name}: {f.piece}: {f.message}" for r in self.frameworks
+                for f in r.findings if f.severity == "FAIL"]
         if self.strict:
             out += [f"(strict) {w}" for w in self.all_warnings]
         return out
@@ -392,6 +395,8 @@ class ActivationReport:
         lines += [f"  {c}" for c in self.numpy_checks]
         lines += [f"  {c}" for c in self.network]
         lines += [f"  note: {n}" for n in self.notes]
+        for r in self.frameworks:
+            lines += [f"  {line}" for line in str(r).splitlines()]
         if self.faults:
             lines.append("FAULTS:")
             lines += [f"  - {f}" for f in self.faults]
@@ -419,6 +424,7 @@ class ActivationReport:
             "claim": self.claim.to_dict() if self.claim else None,
             "numpy_checks": [c.to_dict() for c in self.numpy_checks],
             "network": [n.to_dict() for n in self.network], "notes": self.notes,
+            "frameworks": [r.to_dict() for r in self.frameworks],
         }
         if timings:
             out["timings"] = self.timings

@@ -55,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="absolute tolerance of the NumPy checks (default 1e-12 times f's scale)")
     p.add_argument("--strict", action="store_true", help="accuracy warnings count as faults (exit 1)")
     p.add_argument("--no-network", action="store_true", help="skip the end-to-end network check")
+    p.add_argument("--torch", metavar="MODULE:NAME",
+                   help="also check a PyTorch implementation, e.g. mypkg.acts:Isrlu.apply (needs the torch extra)")
+    p.add_argument("--jax", metavar="MODULE:NAME",
+                   help="also check a JAX implementation, e.g. mypkg.acts:isrlu (needs the jax extra)")
+    p.add_argument("--call-limit", type=options.positive_float, default=60.0, metavar="SECONDS",
+                   help="seconds each call of --torch/--jax code may take (default 60)")
     p.set_defaults(run=run)
 
 
@@ -93,9 +99,17 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         params = _params(args.param)
+        if args.torch or args.jax:
+            from derive.backprop_check.target import load_target  # the user's module is imported only then
+
+            torch_fn = load_target(args.torch) if args.torch else None
+            jax_fn = load_target(args.jax) if args.jax else None
+        else:
+            torch_fn = jax_fn = None
         report = check_activation(args.expr, derivative=args.derivative, params=params, seed=args.seed,
                                   time_limit=args.time_limit, network=not args.no_network,
-                                  rtol=args.rtol, atol=args.atol, strict=args.strict)
+                                  rtol=args.rtol, atol=args.atol, strict=args.strict,
+                                  torch_function=torch_fn, jax_function=jax_fn, call_limit=args.call_limit)
     except ParseError as exc:
         which = "--derivative" if args.derivative is not None and exc.text == args.derivative else "EXPR"
         print(f"backprop-derive check-activation: error in {which}: {_one_line(exc)}", file=sys.stderr)
