@@ -58,6 +58,7 @@ from derive.backprop_check.result import BackpropReport, summarise
 from derive.backprop_check.run import dzs_of, grads_of
 from derive.backprop_check.search import search
 from derive.backprop_check.sandbox import InProcess, Sandbox, open_caller
+from derive.backprop_check.target import ImportFailed
 from derive.lambdified import gradient_function
 from numeric.errors import InputError, UnknownActivationError
 
@@ -283,7 +284,11 @@ def check_backprop(
     net = _network(network, f, g)
     lay = Layout(layout, params_as, dtype)
     rtol = float(DEFAULT_RTOL[dtype] if rtol is None else rtol)
-    with open_caller(backward, isolate=isolate, call_limit=call_limit) as caller:
+    try:
+        opened = open_caller(backward, isolate=isolate, call_limit=call_limit)
+    except ImportFailed as exc:  # the user's module raised, exited, hung or died at import: a finding
+        return _import_failed(str(backward), net, lay, rtol, float(call_limit), str(exc), t0)
+    with opened as caller:
         name = caller.name if hasattr(caller, "name") else getattr(backward, "__qualname__", repr(backward))
         chk = _Checker(caller, net, rtol, float(kink_margin), lay)
         report = BackpropReport(name, chk.f, chk.g, ok=True, rtol=rtol, layout=lay, call_limit=float(call_limit),
@@ -310,6 +315,22 @@ def check_backprop(
     if caller.stopped:
         report.notes.append(f"backward {caller.stop_reason}: {chk.skipped} later probe"
                             f"{'s were' if chk.skipped != 1 else ' was'} not run, nor any further search")
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _import_failed(target: str, net: numeric.Network, lay: Layout, rtol: float, call_limit: float,
+                   message: str, t0: float) -> BackpropReport:
+    """The FAILED report of a module that failed while it was being imported (never called)."""
+    f, g = (str(net.activations[0]), str(net.activations[1])) if net.depth == 3 else ("", "")
+    report = BackpropReport(target, f, g, ok=False, rtol=rtol, layout=lay,
+                            call_limit=call_limit, network=net)
+    finding = Finding("backward", "import failed",
+                      f"{message}; the module's own code failed while it was being imported, so backward was "
+                      "never called")
+    report.findings["backward"], report.all_findings["backward"] = finding, [finding]
+    report.divergence = "the call itself is the problem (see 'backward' below)"
+    report.search = "search (not run: the module did not import)"
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -367,6 +367,18 @@ def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, di
                                           backprop_with(ref, **spec[1])))
             except ValueError:  # the bug cannot run at this shape (e.g. W3 for W3^T, q != p)
                 continue
+        if L >= 3:  # the same slip in every hidden layer (a helper used for all of them)
+            table.append(("f'(A) instead of f'(Z)",
+                          "f'(A) used where f'(Z) belongs in every hidden layer: dZl = (W(l+1)^T dZ(l+1)) * fl'(Al)",
+                          lambda r, u: _when(True, d={l: r.acts[l - 1].derivative(r.cache[f"A{l}"])
+                                                      for l in range(1, r.L)})))
+            for kind, text, build in table[-1:]:
+                try:
+                    with np.errstate(all="ignore"):
+                        spec = build(ref, user)
+                        ref._variants.append((kind, text, backprop_with(ref, **spec[1])))
+                except ValueError:
+                    pass
         if head == "sigmoid-bce":
             with np.errstate(all="ignore"):
                 ref._variants += _epsilon_inside(ref)

@@ -301,7 +301,7 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
                                "(an additive shift, like A3 += epsilon)")
     with np.errstate(all="ignore"):
         size = float(np.max(np.where(S > 0, np.abs(delta) / S, np.where(delta != 0, np.inf, 0.0))))
-    if size <= 1e-4:
+    if size <= 1e-4 and rel < 1e-2:  # small next to its bound AND to the gradient: rounding-sized
         single = "; returned as float32" if np.asarray(value).dtype == np.float32 else ""
         what = f"has a small error ({rel:.1e} max-norm relative, {size:.1e} of its rounding bound{single})"
         if size >= 1e-10:

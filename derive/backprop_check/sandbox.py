@@ -47,7 +47,13 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from derive.backprop_check.target import describe_exception, load_target, signature_problem, user_frames
+from derive.backprop_check.target import (
+    ImportFailed,
+    describe_exception,
+    load_target,
+    signature_problem,
+    user_frames,
+)
 from numeric.errors import InputError
 
 __all__ = ["Call", "Opaque", "Sandbox", "InProcess", "call_and_read"]
@@ -191,7 +197,8 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None
             prepare()  # e.g. a framework adapter starting its own process: not timed by the call limit
         conn.send(("ready", getattr(fn, "__qualname__", None) or repr(fn), problem))
     except BaseException as exc:  # noqa: BLE001 - InputError, or anything the import did
-        conn.send(("unusable", str(exc) if isinstance(exc, InputError) else describe_exception(exc), None))
+        status = "import failed" if isinstance(exc, ImportFailed) or not isinstance(exc, InputError) else "unusable"
+        conn.send((status, str(exc) if isinstance(exc, InputError) else describe_exception(exc), None))
         return
     while True:
         try:
@@ -238,7 +245,7 @@ class Sandbox:
         child_conn.close()
         if not self._conn.poll(max(_IMPORT_ALLOWANCE, self.call_limit)):
             self.close()
-            raise InputError(f"importing {target or 'the function'} did not finish within "
+            raise ImportFailed(f"importing {target or 'the function'} did not finish within "
                              f"{max(_IMPORT_ALLOWANCE, self.call_limit):g} s")
         try:
             status, name, problem = self._conn.recv()
@@ -246,7 +253,10 @@ class Sandbox:
             self._proc.join(5)
             code = self._proc.exitcode
             self.close()
-            raise InputError(f"importing {target or 'the function'} ended the process ({_ended(code)})") from None
+            raise ImportFailed(f"importing {target or 'the function'} ended the process ({_ended(code)})") from None
+        if status == "import failed":
+            self.close()
+            raise ImportFailed(name)
         if status == "unusable":
             self.close()
             raise InputError(name)

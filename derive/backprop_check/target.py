@@ -21,7 +21,12 @@ from typing import Any, Callable
 
 from numeric.errors import InputError
 
-__all__ = ["load_target", "signature_problem", "user_frames"]
+__all__ = ["load_target", "signature_problem", "user_frames", "ImportFailed"]
+
+
+class ImportFailed(InputError):
+    """The user's module exists but failed while it was being imported (it raised, exited, hung or
+    ended its process): a finding of a FAILED report, not unusable input."""
 
 _OURS = (str(Path(__file__).resolve().parents[1]), str(Path(importlib.__file__).resolve().parent),
          os.sep + "multiprocessing" + os.sep)
@@ -67,10 +72,11 @@ def load_target(target: str) -> Callable[..., Any]:
     ``module`` is a module name, importable with the current directory on
     ``sys.path``, or a path to a ``.py`` file.  Anything the module raises
     while it is imported (an exception, ``sys.exit``, ``KeyboardInterrupt``)
-    becomes an :class:`InputError` with the user's traceback excerpt.
+    becomes an :class:`ImportFailed` with the user's traceback excerpt.
 
     Raises:
-        InputError: bad syntax, import failure, missing attribute, or not callable.
+        ImportFailed: the module's code raised or exited while it was imported.
+        InputError: bad syntax, no such module or file, missing attribute, or not callable.
     """
     module_name, sep, attr = target.rpartition(":")
     if not sep or not module_name or not attr:
@@ -92,10 +98,13 @@ def load_target(target: str) -> Callable[..., Any]:
             module = importlib.import_module(module_name)
     except InputError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - any import-time failure (even sys.exit) is unusable input
+    except BaseException as exc:  # noqa: BLE001 - any import-time failure, even sys.exit
         where = user_frames(exc)
-        raise InputError(f"cannot import {module_name!r}: {describe_exception(exc)}"
-                         + (f" (at {where})" if where else "")) from None
+        text = f"cannot import {module_name!r}: {describe_exception(exc)}" + (f" (at {where})" if where else "")
+        missing = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            raise InputError(text) from None  # no such module: unusable input
+        raise ImportFailed(text) from None  # the module's own code failed: a finding
     obj: Any = module
     for part in attr.split("."):
         try:
