@@ -304,9 +304,13 @@ def _gelu_tanh_act() -> Activation:
         return z * _sigmoid(2.0 * _GELU_C * (z + _GELU_K * z**3))
 
     def deriv(z: Array) -> Array:
-        u2 = 2.0 * _GELU_C * (z + _GELU_K * z**3)
-        du2 = 2.0 * _GELU_C * (1.0 + 3.0 * _GELU_K * z * z)
-        return _sigmoid(u2) + z * _dsigmoid(u2) * du2
+        # beyond |z| = 1e100 the derivative is exactly 0 or 1 in float64; computing it there
+        # would multiply sigmoid'(u) = 0 by an overflowed du (inf * 0 = nan)
+        big = np.abs(z) >= 1e100
+        zs = np.where(big, 0.0, z)
+        u2 = 2.0 * _GELU_C * (zs + _GELU_K * zs**3)
+        du2 = 2.0 * _GELU_C * (1.0 + 3.0 * _GELU_K * zs * zs)
+        return np.where(big, (np.real(z) > 0).astype(float), _sigmoid(u2) + zs * _dsigmoid(u2) * du2)
 
     return Activation("gelu_tanh", _elementwise(value), _elementwise(deriv), analytic=True)
 

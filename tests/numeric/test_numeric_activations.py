@@ -277,3 +277,11 @@ def test_activation_is_frozen_and_params_read_only() -> None:
     with pytest.raises(TypeError):
         act.params["alpha"] = 2.0  # type: ignore[index]
     assert hash(act) == hash(act)
+
+
+def test_gelu_tanh_derivative_is_finite_over_the_whole_float_range():
+    """Found by check_activation's float64-wide audit: inf * 0 gave NaN beyond |z| ~ 1e154."""
+    act = get_activation("gelu_tanh")
+    z = np.array([-np.finfo(float).max, -1e160, -1e100, 1e100, 1e160, np.finfo(float).max])
+    with np.errstate(all="raise"):
+        assert act.derivative(z).tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
