@@ -26,7 +26,7 @@ from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward,
 from derive.heads import HEAD_OPS, SoftmaxCE, sum_to_one
 from numeric.description import Network as PlainNetwork
 from derive.matrix import Apply, explicit
-from derive.proof._atoms import Atoms
+from derive.proof._atoms import Atoms, Poly, sub
 from derive.proof._renaming import EXAMPLES, Renaming
 from derive.steps import Derivation
 
@@ -42,6 +42,9 @@ PROOF_SHAPES: tuple[tuple[int, ...], ...] = (
 )
 
 _XI = sp.Dummy("xi")
+
+# an entry's derivative as a polynomial in atoms, and how to get it by sympy's diff alone
+Truth = tuple[Poly, Callable[[], sp.Expr]]
 
 
 @dataclass
@@ -228,7 +231,7 @@ def prove_exact(
     entries = 0
     atoms = Atoms()
 
-    def compare(name: str, truth_of: Callable[[int, int], sp.Expr], wrt: sp.Matrix, claim: Any) -> None:
+    def compare(name: str, truth_of: Callable[[int, int], Truth], wrt: sp.Matrix, claim: Any) -> None:
         nonlocal entries
         if isinstance(claim, Exception):
             failures.append((name, (-1, -1), f"formula does not evaluate: {claim}"))
@@ -239,10 +242,12 @@ def prove_exact(
         for i in range(wrt.rows):
             for j in range(wrt.cols):
                 entries += 1
-                residual = truth_of(i, j) - claim[i, j]
-                if atoms.is_zero(residual):
+                truth, direct = truth_of(i, j)
+                if not sub(truth, atoms.poly(claim[i, j])):
                     continue
-                residual = sp.expand(residual)  # not shown 0 with atoms: the full expansion decides
+                # not shown 0 with atoms: sympy's diff of the cost in this
+                # entry and the full expansion of the residual decide
+                residual = sp.expand(direct() - claim[i, j])
                 if residual != 0:
                     failures.append((name, (i, j), str(residual)[:200]))
 
@@ -276,31 +281,42 @@ def prove_exact(
             runs[("renaming", free_Z)] = Renaming(mats)
         return runs[("renaming", free_Z)]
 
-    def truths(free_Z: int | None, P: sp.Matrix, rows: Any, cols: Any) -> Callable[[int, int], sp.Expr]:
-        """d(cost)/d(P[i, j]) (times N for a free Z), by sympy's diff of the
-        cost of example 0 in P[0, 0] and the renamings of :mod:`._renaming`,
-        each checked on the cost itself; directly where a check fails."""
+    def truths(free_Z: int | None, P: sp.Matrix, rows: Any, cols: Any) -> Callable[[int, int], Truth]:
+        """d(cost)/d(P[i, j]) (times N for a free Z) as a polynomial in atoms:
+        sympy's diff of the cost of example 0 in P[0, 0], renamed as in
+        :mod:`._renaming` (each renaming checked on the cost itself), or
+        sympy's diff in P[i, j] where a check fails."""
         _, pieces, _ = run_once(free_Z)
         ren, examples, first = renaming(free_Z), pieces[:m], pieces[0]
-        d00: list[sp.Expr] = []
+        scale = N if cols == EXAMPLES else 1
 
-        def at_origin() -> sp.Expr:
+        def direct(s: sp.Symbol) -> Callable[[], sp.Expr]:
+            return lambda: scale * diff_cost(pieces, s)
+
+        d00: list[Poly] = []
+
+        def at_origin() -> Poly:
             if not d00:
-                d00.append(sp.diff(first, P[0, 0]))
+                d00.append(atoms.poly(scale * sp.diff(first, P[0, 0])))
             return d00[0]
 
-        def truth(i: int, j: int) -> sp.Expr:
+        def renamed(swaps: dict[Any, int]) -> Poly:
+            key = frozenset((a, k) for a, k in swaps.items() if k)
+            return atoms.rename(at_origin(), ren.rename(swaps), key) if key else at_origin()
+
+        def truth(i: int, j: int) -> Truth:
+            s = P[i, j]
             swaps = {rows: i} if cols in (None, EXAMPLES) else {rows: i, cols: j}
             same = all(ren.invariant(first, axis, k) for axis, k in swaps.items())
             if cols == EXAMPLES:  # a free Z: its column j is in example j's cost only
-                if same and ren.maps(first, examples[j], EXAMPLES, j) and not any(
-                        has(first, z) for z in P[:, 1:]):
-                    return N * at_origin().xreplace(ren.rename({rows: i, EXAMPLES: j}))
-                return N * diff_cost(pieces, P[i, j])
-            if same and all(ren.maps(first, examples[k], EXAMPLES, k) for k in range(m)):
-                return sp.Add(*[at_origin().xreplace(ren.rename({**swaps, EXAMPLES: k})) for k in range(m)],
-                              diff_cost(pieces[m:], P[i, j]))
-            return diff_cost(pieces, P[i, j])
+                if same and ren.maps(first, examples[j], EXAMPLES, j) and not any(has(first, z) for z in P[:, 1:]):
+                    return renamed({rows: i, EXAMPLES: j}), direct(s)
+            elif same and all(ren.maps(first, examples[k], EXAMPLES, k) for k in range(m)):
+                total: Poly = dict(atoms.poly(diff_cost(pieces[m:], s)))  # L2
+                for k in range(m):
+                    total = sub(total, {mono: -c for mono, c in renamed({**swaps, EXAMPLES: k}).items()})
+                return total, direct(s)
+            return atoms.poly(direct(s)()), direct(s)
 
         return truth
 
@@ -317,10 +333,11 @@ def prove_exact(
         for name in net.parameter_names():
             P = base[net.mat(name[0], int(name[1:]))]
 
-            def through(i: int, j: int, P: sp.Matrix = P) -> sp.Expr:
+            def through(i: int, j: int, P: sp.Matrix = P) -> Truth:
                 s = P[i, j]
-                return diff_cost(HZ, s) + sp.Add(*[dH[k] * sp.diff(ZL[k], s) for k in range(len(ZL))
+                expr = diff_cost(HZ, s) + sp.Add(*[dH[k] * sp.diff(ZL[k], s) for k in range(len(ZL))
                                                    if has(ZL[k], s)])
+                return atoms.poly(expr), lambda: expr
 
             compare("d" + name, through, P, envZ[net.mat("d" + name[0], int(name[1:]))])
     else:
