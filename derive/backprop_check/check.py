@@ -3,8 +3,10 @@
 :func:`check_backprop` runs the user's ``backward(params, X, Y)`` on a fixed
 set of probes (distinct sizes, m = 1, q = 1 and q > 1, n = 1, square shapes,
 very confident outputs) and on a hypothesis search over shapes and values,
-compares the six gradients (and dZ1..dZ3 when returned) with
-``derive.gradient_function(f, g)`` and explains every wrong one (see
+compares the gradients (and dZ's when returned) with
+``derive.gradient_function(f, g)``, or ``derive.gradient_function(network)``
+for a :class:`numeric.Network` description (any depth, head, reduction and
+L2: the probes and the search draw problems of its depth and head) and explains every wrong one (see
 :mod:`derive.backprop_check.localise`).  Hypothesis shrinking gives the smallest shape that
 shows the bug.
 
@@ -264,11 +266,13 @@ def check_backprop(
         A :class:`BackpropReport`: ``ok``, ``str(report)``, ``report.to_dict()``.
 
     Raises:
-        InputError: ``backward`` cannot be imported or called with
-            ``(params, X, Y)``, is code in another layout than ``layout``
-            (the message names the option), or an option is invalid.  What
-            the call does (raises, exits, hangs, returns something that is
-            not gradients) is a finding of the report, not an exception.
+        InputError: ``backward`` names a module, file or function that does
+            not exist, cannot be called with ``(params, X, Y)``, is code in
+            another layout than ``layout`` (the message names the option),
+            or an option is invalid.  What the user's code does (raises,
+            exits, hangs or dies while its module is imported or while it
+            is called, returns something that is not gradients) is a
+            finding of a FAILED report, not an exception.
         UnknownActivationError: ``f``, ``g`` or an activation of ``network`` is not a catalog name.
 
     Example:
@@ -341,13 +345,23 @@ _WIDTHS_PROBE_LIMIT = 2_000_000  # weights: a probe at the description's own wid
 def _probes(net: numeric.Network) -> list[tuple[str, tuple[int, ...], float]]:
     """The fixed probes for ``net``: :data:`PROBES` at its depth and head, then one at its own widths."""
     out = [(label, probe_shape(shape, net), offset) for label, shape, offset in PROBES]
-    if net.head != "sigmoid-bce":
-        out = [(label.replace("A3", f"A{net.depth}") if net.head.endswith("mse") else
-                label.replace("A3 ~ 1", "one class ~ 1").replace("A3 ~ 0", "one class ~ 0")
-                .replace("A3 = 1.0", "one class = 1.0"), shape, offset)
-               for label, shape, offset in out if not (net.head == "softmax-ce" and label == "article q = 1")]
-    elif net.depth != 3:
-        out = [(label.replace("A3", f"A{net.depth}"), shape, offset) for label, shape, offset in out]
+    L = net.depth
+    said = {
+        "softmax-ce": {"A3 ~ 1": "one class ~ 1", "A3 ~ 0": "one class ~ 0", "A3 = 1.0": "one class = 1.0"},
+        "identity-mse": {"confident outputs A3 ~ 1": f"large outputs (b{L} + 30)",
+                         "confident outputs A3 ~ 0": f"large negative outputs (b{L} - 30)",
+                         "saturated A3 = 1.0": f"very large outputs (b{L} + 40)"},
+    }.get(net.head, {"A3": f"A{L}"})
+    if net.head != "sigmoid-bce" or L != 3:
+        relabelled = []
+        for label, shape, offset in out:
+            if (net.head == "softmax-ce" and label == "article q = 1") or (L == 1 and label == "n = 1"):
+                continue  # one class: the softmax is constant; no hidden layer: no n
+            label = "q = 1" if label == "article q = 1" else label
+            for old, new in said.items():
+                label = label.replace(old, new)
+            relabelled.append((label, shape, offset))
+        out = relabelled
     widths = net.widths
     if widths is not None and sum(a * b for a, b in zip(widths, widths[1:])) <= _WIDTHS_PROBE_LIMIT:
         out.append(("your widths", (*widths, 7), 0.0))

@@ -222,7 +222,9 @@ class Sandbox:
         call_limit: seconds each call may take.
 
     Raises:
-        InputError: the target cannot be imported or called as ``(params, X, Y)``.
+        ImportFailed: the user's module raised, exited, hung or ended the process while it was imported
+            (or its ``prepare_child`` did).
+        InputError: no such module or function, or it cannot be called as ``(params, X, Y)``.
     """
 
     def __init__(self, fn: Callable[..., Any] | str, *, call_limit: float = 10.0) -> None:

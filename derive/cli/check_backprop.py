@@ -1,12 +1,14 @@
 """``backprop-derive check-backprop module:function``: check a user's backward.
 
 Exit codes: 0 when the backward is right, 1 when check_backprop finds a bug
-(including a call that raised, exited, hung past ``--call-limit`` or
-crashed), 2 for unusable input (the target cannot be imported or called,
-code in another layout than ``--layout``, an unknown activation, a bad
-option...), with one line on stderr saying what is wrong.  The user's
-module is imported in the checker's child process, never in the command's
-own, so an exit or a crash at import time cannot end the command.
+(including a call, or the import of the user's module, that raised, exited,
+hung past ``--call-limit`` or crashed), 2 for unusable input (no such
+module, file or function, a function that cannot be called as
+``backward(params, X, Y)``, code in another layout than ``--layout``, an
+unknown activation, a bad option...), with one line on stderr saying what
+is wrong.  The user's module is imported in the checker's child process,
+never in the command's own, so an exit or a crash at import time cannot end
+the command.
 
 Example:
     $ backprop-derive check-backprop mynet:backward --f relu --g tanh
@@ -53,8 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "returned) with the sympy-derived gradients. Prints which gradients are wrong, every way each "
             "is wrong (worst first), where the chain diverges, and the smallest shape that shows it. The "
             "function runs (and its module is imported) in a child process. Exit 0: right; 1: a bug was "
-            "found (including a call that raised, exited, hung or crashed); 2: unusable input (including "
-            "code in another layout than --layout)."
+            "found (including a call, or the module's import, that raised, exited, hung or crashed); 2: "
+            "unusable input (no such module or function, code in another layout than --layout, a bad option). "
+            "With --widths (and --activations, --head, ...) backward implements that network instead of the "
+            "article's and returns dW1 db1 ... dWL dbL."
         ),
     )
     p.add_argument("target", metavar="MODULE:FUNCTION",
