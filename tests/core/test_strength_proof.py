@@ -272,3 +272,28 @@ def test_a_long_residual_is_cut_to_200_characters():
     r = prove_exact((2, 2, 1, 1, 1), backward=wrong)
     texts = [text for name, _, text in r.failures if name == "dW1"]
     assert texts and max(len(t) for t in texts) == 200
+
+
+RULES_GOLDEN = [
+    ('affine: weight', '_Entry(W[i, j])', 'Sum(KroneckerDelta(i, r)*_Entry(Z[r, c])*A[j, c], (r, 1, n), (c, 1, m))', 'Sum(A[j, k]*G[i, k], (k, 1, m))/m', '\\frac{\\partial J}{\\partial {W}_{i,j}}'),
+    ('affine: bias', '_Entry(b[i])', 'Sum(KroneckerDelta(i, r)*_Entry(Z[r, c]), (r, 1, n), (c, 1, m))', 'Sum(G[i, k], (k, 1, m))/m', '\\frac{\\partial J}{\\partial {b}_{i}}'),
+    ('affine: input', 'm*_Entry(A[j, k])', 'm*Sum(KroneckerDelta(c, k)*_Entry(Z[r, c])*W[r, j], (c, 1, m), (r, 1, n))', 'Sum(G[r, k]*W[r, j], (r, 1, n))', 'm \\frac{\\partial J}{\\partial {A}_{j,k}}'),
+    ('elementwise', 'm*_Entry(Z[i, k])', 'Sum(KroneckerDelta(c, k)*KroneckerDelta(i, r)*Derivative(f(Z[r, c]), Z[r, c])*D[r, c], (r, 1, n), (c, 1, m))', 'Derivative(f(Z[i, k]), Z[i, k])*D[i, k]', 'm \\frac{\\partial J}{\\partial {Z}_{i,k}}'),
+    ('sigmoid + BCE', 'm*_Entry(Z[i, k])', 'm*Derivative(-Sum((1 - Y[r, c])*log(1 - sigmoid(Z[r, c])) + log(sigmoid(Z[r, c]))*Y[r, c], (r, 1, q), (c, 1, m))/m, Z[i, k])', 'sigmoid(Z[i, k]) - Y[i, k]', 'm \\frac{\\partial J}{\\partial {Z}_{i,k}}'),
+]
+LAYERS_GOLDEN = [
+    ('dW3', 'dW3[i, j]', 'None', 'Sum(A2[j, k]*dZ3[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+    ('db3', 'db3[i]', 'None', 'Sum(dZ3[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+    ('dW2', 'dW2[i, j]', 'None', 'Sum(A1[j, k]*dZ2[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+    ('db2', 'db2[i]', 'None', 'Sum(dZ2[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+    ('dW1', 'dW1[i, j]', 'None', 'Sum(X[j, k]*dZ1[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+    ('db1', 'db1[i]', 'None', 'Sum(dZ1[i, k], (k, 1, m))/m', 'sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, q=2, m=3)'),
+]
+
+
+def test_index_rules_and_layers_read_as_recorded(symbolic):
+    """What verify and the report print for level 2: entry, chain-rule sum, index form."""
+    import sympy as sp
+
+    assert [(r.name, str(r.lhs), str(r.chain), str(r.rhs), sp.latex(r.lhs)) for r in symbolic.rules] == RULES_GOLDEN
+    assert [(r.name, str(r.lhs), str(r.chain), str(r.rhs), r.check) for r in symbolic.layers] == LAYERS_GOLDEN

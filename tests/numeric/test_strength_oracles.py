@@ -316,3 +316,18 @@ def test_a_description_refuses_extra_activations_and_float32():
     with pytest.raises(InputError) as info:
         numerical_gradient(P, X, Y, network=net, dtype=np.float32)
     assert str(info.value) == "a Network's numerical gradient runs in float64 only"
+
+
+@pytest.mark.parametrize(("method", "per"), [("central", 2), ("richardson", 4), ("complex", 1)])
+def test_each_check_counts_its_own_evaluations(method, per):
+    import time
+
+    P, X, Y = draw_problem(2, 3, 2, seed=1)
+    t0 = time.perf_counter()
+    every = check_gradients(P, X, Y, method=method)
+    along = directional_check(P, X, Y, method=method, directions=3)
+    elapsed = time.perf_counter() - t0
+    assert {k: c.evaluations for k, c in every.checks.items()} == {"d" + k: per * v.size for k, v in P.items()}
+    assert all(c.evaluations == per * 3 for c in along.checks.values())
+    assert along.evaluations == per * 3 * 6
+    assert 0 < every.seconds <= elapsed and 0 < along.seconds <= elapsed

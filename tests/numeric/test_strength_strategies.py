@@ -255,3 +255,19 @@ def test_bad_network_bounds_read_exactly(kwargs, message):
     assert str(info.value) == message
     if "max_width" in kwargs:
         networks(heads=("identity-mse",), max_width=1)  # fine without softmax
+
+
+@FAST
+@given(shapes(), problems(max_d=2, max_n=2, max_p=2, max_q=1, max_m=2))
+def test_default_bounds(shape, problem):
+    d, n, p, q, m = shape
+    assert d <= 32 and n <= 32 and p <= 32 and q <= 4 and m <= 64
+    assert np.all(np.abs(problem.X) <= 3.0) and np.all(np.abs(problem.params["b1"]) <= 2.0)
+
+
+def test_default_bounds_are_reached_and_values_take_both_signs():
+    assert find(shapes(), lambda s: s[0] == 32)[0] == 32
+    assert find(shapes(), lambda s: s[3] == 4)[3] == 4
+    strat = problems(max_d=2, max_n=2, max_p=2, max_q=1, max_m=4)
+    assert find(strat, lambda pr: np.min(pr.X) < -1.0 and np.max(pr.X) > 1.0)
+    assert find(strat, lambda pr: np.min(pr.params["b2"]) < -0.5)
