@@ -16,7 +16,12 @@ reduction, L2). Beside it:
 
 from __future__ import annotations
 
-from derive.backprop_check.check import DEFAULT_RTOL, PROBES, assert_backprop_ok, check_backprop
+from derive.backprop_check.check import (
+           DEFAULT_RTOL,
+           PROBES,
+           assert_backprop_ok,
+           check_backprop,
+)
 from derive.backprop_check.layout import DTYPES, LAYOUTS, PARAMS_AS
 from derive.backprop_check.result import SCHEMA, BackpropReport
 

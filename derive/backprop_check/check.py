@@ -55,11 +55,12 @@ from derive.backprop_check.localise import (
     make_case,
     run_case,
 )
+from derive.backprop_check.probes import PROBES, probe_shape, probes_for
 from derive.backprop_check.reference import is_classic
 from derive.backprop_check.result import BackpropReport, summarise
 from derive.backprop_check.run import dzs_of, grads_of
-from derive.backprop_check.search import search
 from derive.backprop_check.sandbox import InProcess, Sandbox, open_caller
+from derive.backprop_check.search import search
 from derive.backprop_check.target import ImportFailed
 from derive.lambdified import gradient_function
 from numeric.errors import InputError, UnknownActivationError
@@ -68,33 +69,9 @@ __all__ = ["check_backprop", "assert_backprop_ok", "BackpropReport", "PROBES", "
 
 Backward = Callable[..., Any]
 
-# label, (d, n, p, q, m), b3 offset.  Sizes are distinct where possible so
-# that a ratio names one size (m = 7 in "generic" is no other size).
-PROBES: tuple[tuple[str, tuple[int, int, int, int, int], float], ...] = (
-    ("generic", (5, 4, 6, 3, 7), 0.0),
-    ("article q = 1", (4, 3, 5, 1, 6), 0.0),
-    ("m = 1", (3, 4, 2, 2, 1), 0.0),
-    ("n = 1", (3, 1, 2, 2, 4), 0.0),
-    ("square", (3, 3, 3, 3, 3), 0.0),
-    ("confident outputs A3 ~ 1", (4, 3, 5, 2, 6), 30.0),
-    ("confident outputs A3 ~ 0", (4, 3, 5, 2, 6), -30.0),
-    ("saturated A3 = 1.0", (2, 3, 2, 1, 5), 40.0),
-)
 # |yours - truth| <= rtol * S, S the entry's rounding bound in units of eps: about 4500 eps of the dtype
 # the code runs in (float64: 1e-12; float32: 4096 * 2**-23 ~ 4.9e-4).  Correct code stays below ~10 eps.
 DEFAULT_RTOL = {"float64": 1e-12, "float32": 4096 * 2.0**-23}
-
-
-def probe_shape(shape: tuple[int, int, int, int, int], net: numeric.Network) -> tuple[int, ...]:
-    """A probe's ``(d, n, p, q, m)`` for a network of another depth: ``(d, n1, ..., q, m)``, hidden
-    widths taken from n, p and then n + 1, p + 1, ... (so they stay distinct); q >= 2 for softmax."""
-    d, n, p, q, m = shape
-    L = net.depth
-    if L == 3 and net.head != "softmax-ce":
-        return shape
-    pool = [n, p] + [v + 1 + i // 2 for i, v in enumerate([n, p] * L)]
-    q = max(q, 2) if net.head == "softmax-ce" else q
-    return (d, *pool[:L - 1], q, m)
 
 
 def _open(net: numeric.Network) -> numeric.Network:
@@ -300,7 +277,7 @@ def check_backprop(
         if caller.note:
             report.notes.append(caller.note)
         results = []
-        for i, (label, shape, offset) in enumerate(_probes(net)):
+        for i, (label, shape, offset) in enumerate(probes_for(net)):
             res = chk.run(chk.case(shape, seed=seed + i, offset=offset, label=f'probe "{label}"'))
             if i == 0:
                 _first_call_checks(res, chk, report)
@@ -337,35 +314,6 @@ def _import_failed(target: str, net: numeric.Network, lay: Layout, rtol: float, 
     report.search = "search (not run: the module did not import)"
     report.seconds = time.perf_counter() - t0
     return report
-
-
-_WIDTHS_PROBE_LIMIT = 2_000_000  # weights: a probe at the description's own widths when no larger
-
-
-def _probes(net: numeric.Network) -> list[tuple[str, tuple[int, ...], float]]:
-    """The fixed probes for ``net``: :data:`PROBES` at its depth and head, then one at its own widths."""
-    out = [(label, probe_shape(shape, net), offset) for label, shape, offset in PROBES]
-    L = net.depth
-    said = {
-        "softmax-ce": {"A3 ~ 1": "one class ~ 1", "A3 ~ 0": "one class ~ 0", "A3 = 1.0": "one class = 1.0"},
-        "identity-mse": {"confident outputs A3 ~ 1": f"large outputs (b{L} + 30)",
-                         "confident outputs A3 ~ 0": f"large negative outputs (b{L} - 30)",
-                         "saturated A3 = 1.0": f"very large outputs (b{L} + 40)"},
-    }.get(net.head, {"A3": f"A{L}"})
-    if net.head != "sigmoid-bce" or L != 3:
-        relabelled = []
-        for label, shape, offset in out:
-            if (net.head == "softmax-ce" and label == "article q = 1") or (L == 1 and label == "n = 1"):
-                continue  # one class: the softmax is constant; no hidden layer: no n
-            label = "q = 1" if label == "article q = 1" else label
-            for old, new in said.items():
-                label = label.replace(old, new)
-            relabelled.append((label, shape, offset))
-        out = relabelled
-    widths = net.widths
-    if widths is not None and sum(a * b for a, b in zip(widths, widths[1:])) <= _WIDTHS_PROBE_LIMIT:
-        out.append(("your widths", (*widths, 7), 0.0))
-    return out
 
 
 def assert_backprop_ok(backward: Backward | str, **options: Any) -> BackpropReport:

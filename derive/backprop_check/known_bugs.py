@@ -24,9 +24,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from numeric.activations import Activation
-
 from derive.backprop_check.reference import Reference
+from numeric.activations import Activation
 
 __all__ = ["VARIANTS", "backprop_with", "variants"]
 
@@ -343,6 +342,11 @@ def _l2(ref: Reference) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def _fixed(spec: dict[str, Any]) -> _Build:
+    """A builder that always gives ``spec`` (the head and L2 slips are computed up front)."""
+    return lambda r, u: ("", spec)
+
+
 def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, dict[str, np.ndarray]]]:
     """The gradients each classic bug of :data:`VARIANTS` (said for the network's depth and head),
     each head slip and each L2 slip would give here."""
@@ -356,7 +360,12 @@ def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, di
             table += VARIANTS[22:24]
         table += VARIANTS[24:]
         with np.errstate(all="ignore"):
-            table += [(k, t, (lambda spec: lambda r, u: ("", spec))(spec)) for k, t, spec in _head(ref) + _l2(ref)]
+            table += [(k, t, _fixed(spec)) for k, t, spec in _head(ref) + _l2(ref)]
+        if L >= 3:  # the same slip in every hidden layer (one helper used for all of them)
+            table.append(("f'(A) instead of f'(Z)",
+                          "f'(A) used where f'(Z) belongs in every hidden layer: dZl = (W(l+1)^T dZ(l+1)) * fl'(Al)",
+                          lambda r, u: _when(True, d={layer: r.acts[layer - 1].derivative(r.cache[f"A{layer}"])
+                                                      for layer in range(1, r.L)})))
         for kind, text, build in table:
             try:
                 with np.errstate(all="ignore"):
@@ -367,18 +376,6 @@ def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, di
                                           backprop_with(ref, **spec[1])))
             except ValueError:  # the bug cannot run at this shape (e.g. W3 for W3^T, q != p)
                 continue
-        if L >= 3:  # the same slip in every hidden layer (a helper used for all of them)
-            table.append(("f'(A) instead of f'(Z)",
-                          "f'(A) used where f'(Z) belongs in every hidden layer: dZl = (W(l+1)^T dZ(l+1)) * fl'(Al)",
-                          lambda r, u: _when(True, d={l: r.acts[l - 1].derivative(r.cache[f"A{l}"])
-                                                      for l in range(1, r.L)})))
-            for kind, text, build in table[-1:]:
-                try:
-                    with np.errstate(all="ignore"):
-                        spec = build(ref, user)
-                        ref._variants.append((kind, text, backprop_with(ref, **spec[1])))
-                except ValueError:
-                    pass
         if head == "sigmoid-bce":
             with np.errstate(all="ignore"):
                 ref._variants += _epsilon_inside(ref)

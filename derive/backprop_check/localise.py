@@ -39,8 +39,6 @@ from typing import Any
 
 import numpy as np
 
-from numeric.compare import relative_error
-
 from derive.backprop_check.known_bugs import variants
 from derive.backprop_check.reference import ARTICLE, Case, Reference, make_case
 from derive.backprop_check.run import (
@@ -54,6 +52,7 @@ from derive.backprop_check.run import (
     _scalar,
     run_case,
 )
+from numeric.compare import relative_error
 
 __all__ = [
     "GRADS",

@@ -16,7 +16,7 @@ import numeric
 from numeric.activations import Activation
 from numeric.compare import draw_network_problem, draw_problem
 
-__all__ = ["Case", "make_case", "Reference", "ARTICLE", "is_classic", "depth_of"]
+__all__ = ["Case", "make_case", "Reference", "ARTICLE", "is_classic"]
 
 ARTICLE = numeric.Network()
 

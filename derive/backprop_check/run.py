@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from numeric.compare import GRAD_NAMES
-
 from derive.backprop_check.layout import Layout, Unreadable
 from derive.backprop_check.reference import Case, Reference
 from derive.backprop_check.sandbox import InProcess
+from numeric.compare import GRAD_NAMES
 
 __all__ = ["LAYERS", "GRADS", "DZS", "ORDER", "grads_of", "dzs_of", "order_of", "Finding", "CaseResult", "run_case"]
 
