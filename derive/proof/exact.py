@@ -115,6 +115,18 @@ def _apply_factory(net: SymbolicNetwork) -> Any:
     return apply
 
 
+def _log_once(cost: sp.Expr) -> sp.Expr:
+    """The same cost with each log gathered into one term (``sum_i y_i (z_i -
+    lse)`` becomes ``sum_i y_i z_i - (sum_i y_i) lse``), so that sympy's diff
+    meets the log-sum-exp once instead of once per row: an identity
+    (``expand`` and ``collect`` only), made before any derivative is taken."""
+    logs = sorted(cost.atoms(sp.log), key=sp.default_sort_key)
+    if not logs:
+        return cost
+    flat = sp.expand(cost, deep=False, log=False, power_exp=False, power_base=False, multinomial=False)
+    return sp.collect(flat, logs)
+
+
 def _shape_dict(net: SymbolicNetwork, shape: Sequence[int] | Mapping[str, int]) -> dict[str, int]:
     names = list(net.widths) + ["m"]
     if isinstance(shape, Mapping):
@@ -216,6 +228,8 @@ def prove_exact(
         L = net.depth
         Z, A, Y = env[net.mat("Z", L)], env[net.mat("A", L)], env[net.mat("Y")]
         pieces = [head.explicit_cost(Z[:, k], A[:, k], Y[:, k], net, sizes) for k in range(m)]
+        if isinstance(head, SoftmaxCE):
+            pieces = [_log_once(piece) for piece in pieces]
         if net.l2:
             coef = lam / (2 * m) if net.l2_convention == "lambda/2m" else lam / 2
             pieces.append(coef * sp.Add(*[w**2 for name in net.parameter_names() if name[0] == "W"
@@ -293,28 +307,31 @@ def prove_exact(
         def direct(s: sp.Symbol) -> Callable[[], sp.Expr]:
             return lambda: scale * diff_cost(pieces, s)
 
-        d00: list[Poly] = []
+        origins: dict[int, Poly] = {}
+        last = P.rows - 1 if assume and rows == L else -1  # Y's last row is 1 - (the others): no swap
 
-        def at_origin() -> Poly:
-            if not d00:
-                d00.append(atoms.poly(scale * sp.diff(first, P[0, 0])))
-            return d00[0]
+        def at_origin(row: int) -> Poly:
+            if row not in origins:
+                origins[row] = atoms.poly(scale * sp.diff(first, P[row, 0]))
+            return origins[row]
 
-        def renamed(swaps: dict[Any, int]) -> Poly:
+        def renamed(row: int, swaps: dict[Any, int]) -> Poly:
             key = frozenset((a, k) for a, k in swaps.items() if k)
-            return atoms.rename(at_origin(), ren.rename(swaps), key) if key else at_origin()
+            return atoms.rename(at_origin(row), ren.rename(swaps), key) if key else at_origin(row)
 
         def truth(i: int, j: int) -> Truth:
             s = P[i, j]
-            swaps = {rows: i} if cols in (None, EXAMPLES) else {rows: i, cols: j}
+            row, swaps = (i, {}) if i == last else (0, {rows: i})
+            if cols not in (None, EXAMPLES):
+                swaps[cols] = j
             same = all(ren.invariant(first, axis, k) for axis, k in swaps.items())
             if cols == EXAMPLES:  # a free Z: its column j is in example j's cost only
                 if same and ren.maps(first, examples[j], EXAMPLES, j) and not any(has(first, z) for z in P[:, 1:]):
-                    return renamed({rows: i, EXAMPLES: j}), direct(s)
+                    return renamed(row, {**swaps, EXAMPLES: j}), direct(s)
             elif same and all(ren.maps(first, examples[k], EXAMPLES, k) for k in range(m)):
                 total: Poly = dict(atoms.poly(diff_cost(pieces[m:], s)))  # L2
                 for k in range(m):
-                    total = sub(total, {mono: -c for mono, c in renamed({**swaps, EXAMPLES: k}).items()})
+                    total = sub(total, {mono: -c for mono, c in renamed(row, {**swaps, EXAMPLES: k}).items()})
                 return total, direct(s)
             return atoms.poly(direct(s)()), direct(s)
 
