@@ -271,3 +271,23 @@ def test_default_bounds_are_reached_and_values_take_both_signs():
     strat = problems(max_d=2, max_n=2, max_p=2, max_q=1, max_m=4)
     assert find(strat, lambda pr: np.min(pr.X) < -1.0 and np.max(pr.X) > 1.0)
     assert find(strat, lambda pr: np.min(pr.params["b2"]) < -0.5)
+
+
+@FAST
+@given(activation_points(min_value=990.0, max_value=1010.0, avoid=[1000.0], margin=1e-3))
+def test_the_margin_around_an_avoided_point_scales_with_it(z):
+    assert abs(z - 1000.0) > 1.0  # margin * max(1, |b|)
+
+
+def test_points_accept_a_zero_margin_and_ranges_left_of_the_moderate_band():
+    assert find(activation_points(avoid=[0.0], margin=0.0), lambda z: True) is not None
+    z = find(activation_points(min_value=-20.0, max_value=-10.5), lambda z: True)
+    assert -20.0 <= z <= -10.5
+    z = find(activation_points(min_value=10.5, max_value=20.0), lambda z: True)
+    assert 10.5 <= z <= 20.0
+
+
+def test_networks_also_draw_no_weight_decay():
+    from numeric.strategies import networks
+
+    assert find(networks(), lambda n: n.l2 == 0.0).l2 == 0.0
