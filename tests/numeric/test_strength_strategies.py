@@ -291,3 +291,19 @@ def test_networks_also_draw_no_weight_decay():
     from numeric.strategies import networks
 
     assert find(networks(), lambda n: n.l2 == 0.0).l2 == 0.0
+
+
+def test_the_moderate_band_is_within_ten():
+    # derandomised, so the counts are the same on every run: most draws are moderate (|z| <= 10),
+    # and values just outside the band come only from the wide branches
+    seen = []
+
+    @settings(max_examples=300, derandomize=True, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(activation_points())
+    def draw(z):
+        seen.append(z)
+
+    draw()
+    assert sum(abs(z) <= 10 for z in seen) > 150
+    assert sum(-20 <= z < -10 for z in seen) < 10 and sum(10 < z <= 20 for z in seen) < 10
