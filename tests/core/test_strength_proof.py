@@ -297,3 +297,14 @@ def test_index_rules_and_layers_read_as_recorded(symbolic):
 
     assert [(r.name, str(r.lhs), str(r.chain), str(r.rhs), sp.latex(r.lhs)) for r in symbolic.rules] == RULES_GOLDEN
     assert [(r.name, str(r.lhs), str(r.chain), str(r.rhs), r.check) for r in symbolic.layers] == LAYERS_GOLDEN
+
+
+def test_per_layer_forms_of_a_deeper_network_alternate_their_check_sizes():
+    import numeric
+    from derive.proof.index_form import layer_index_forms
+
+    forms = layer_index_forms(numeric.Network(None, ("tanh", "relu", "elu"), head="identity-mse"))
+    assert [e.name for e in forms] == ["dW4", "db4", "dW3", "db3", "dW2", "db2", "dW1", "db1"]
+    assert all(e.ok for e in forms)
+    assert {e.check for e in forms} == {
+        "sympy: equals the matrix form entry by entry, exactly, at (d=2, n=3, p=2, r=3, q=2, m=3)"}
