@@ -393,11 +393,11 @@ def _verification(report: GeneralReport) -> str:
                  "differentiable activation), " if funcs else "")
     assumed = (" The proof assumes " + "; ".join(_t(a) for a in assumptions)
                + ": the last row of $Y$ is written as 1 minus the sum of the others.") if assumptions else ""
-    own = tuple(report.network.widths)
+    own, own_note = tuple(report.network.widths), ""
     if not any(tuple(c.shape[:-1]) == own for c in report.numeric):
-        shapes += (f". The network's own widths $({', '.join(map(str, own))})$ are not drawn: a layer has more than "
+        own_note = (f" The network's own widths $({', '.join(map(str, own))})$ are not drawn: a layer has more than "
                    "64 weights, the limit of the numeric checks, so the problems have small widths of the same "
-                   "depth; levels 1 and 2 cover every size")
+                   "depth; levels 1 and 2 cover every size.")
     complex_note = "" if "lambdified vs complex step" in comparisons else (
         " The complex step is not used: some activation is not analytic (a kink).")
     return "\n\n".join([
@@ -430,7 +430,7 @@ def _verification(report: GeneralReport) -> str:
         "backprop (package \\texttt{numeric}, which never imports sympy), central differences and the complex "
         f"step, in float64. The report's seed is $s = {report.seed}$; the problem of shape number $i$ draws its "
         f"parameters, inputs and targets with seed $s + i$, where {shapes} as $({names})$."
-        f"{complex_note} Table~\\ref{{tab:numeric}} gives the verdicts.",
+        f"{own_note}{complex_note} Table~\\ref{{tab:numeric}} gives the verdicts.",
         level3,
     ])
 
