@@ -263,3 +263,12 @@ def test_softmax_node_prints_and_evaluates_column_by_column():
     want = np.exp(Z - Z.max(axis=0)) / np.exp(Z - Z.max(axis=0)).sum(axis=0)
     np.testing.assert_allclose(out, want, rtol=1e-14)
     np.testing.assert_allclose(out.sum(axis=0), 1.0, rtol=1e-15)
+
+
+def test_bias_sum_of_an_outer_product():
+    # c (n x 1) r (1 x m) 1_m: the row of the middle factor must not be taken for a broadcast row
+    c, r = MatrixSymbol("c", n, 1), MatrixSymbol("r", 1, m)
+    fn, code = _numpy(c * r * Ones(m, 1), c, r)
+    cv, rv = np.array([[1.0], [2.0]]), np.array([[3.0, 4.0, 5.0]])
+    np.testing.assert_allclose(fn(cv, rv), cv * rv.sum(), rtol=1e-15)
+    assert "sum(" in code
