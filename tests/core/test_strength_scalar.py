@@ -152,3 +152,11 @@ def test_head_derivations_are_the_heads_facts(kw, titles):
     ds = scalar.head_derivations(net)
     assert [d.title for d in ds] == titles
     assert all(d.ok for d in ds)
+
+
+def test_mse_defaults_are_identity_half_mean():
+    d = scalar.mse_simplification()
+    title, steps = GOLDEN["identity-mse-half-mean"]
+    assert d.title == title
+    assert [(s.rule, str(s.lhs), str(s.rhs), s.check, s.verified) for s in d.steps] == steps
+    assert scalar.l2_derivative().title == GOLDEN["l2-lambda/2m"][0]
