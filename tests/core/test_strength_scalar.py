@@ -160,3 +160,12 @@ def test_mse_defaults_are_identity_half_mean():
     assert d.title == title
     assert [(s.rule, str(s.lhs), str(s.rhs), s.check, s.verified) for s in d.steps] == steps
     assert scalar.l2_derivative().title == GOLDEN["l2-lambda/2m"][0]
+
+
+def test_head_derivations_take_any_object_with_a_head():
+    from types import SimpleNamespace
+
+    titles = [d.title for d in scalar.head_derivations(SimpleNamespace(head="identity-mse"))]
+    assert titles == ["identity-mse: squared error, convention half, reduction mean"]
+    assert [d.title for d in scalar.head_derivations(SimpleNamespace())] == [
+        "sigmoid derivative (quotient rule)", "BCE through the sigmoid (chain rule)"]
