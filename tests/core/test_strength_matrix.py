@@ -272,3 +272,9 @@ def test_bias_sum_of_an_outer_product():
     cv, rv = np.array([[1.0], [2.0]]), np.array([[3.0, 4.0, 5.0]])
     np.testing.assert_allclose(fn(cv, rv), cv * rv.sum(), rtol=1e-15)
     assert "sum(" in code
+
+
+@pytest.mark.parametrize(("lhs", "rhs"), [("x", x), (x, "x")], ids=["lhs", "rhs"])
+def test_scalar_equal_never_parses_a_string(lhs, rhs):
+    with pytest.raises(sp.SympifyError):
+        scalar_equal(lhs, rhs)
