@@ -268,9 +268,10 @@ def check_backprop(
     try:
         opened = open_caller(backward, isolate=isolate, call_limit=call_limit)
     except ImportFailed as exc:  # the user's module raised, exited, hung or died at import: a finding
-        return _import_failed(str(backward), net, lay, rtol, float(call_limit), str(exc), t0)
+        shown = backward if isinstance(backward, str) else getattr(backward, "__qualname__", None) or type(backward).__name__
+        return _import_failed(shown, net, lay, rtol, float(call_limit), str(exc), t0)
     with opened as caller:
-        name = caller.name if hasattr(caller, "name") else getattr(backward, "__qualname__", repr(backward))
+        name = caller.name if hasattr(caller, "name") else getattr(backward, "__qualname__", None) or type(backward).__name__
         chk = _Checker(caller, net, rtol, float(kink_margin), lay)
         report = BackpropReport(name, chk.f, chk.g, ok=True, rtol=rtol, layout=lay, call_limit=float(call_limit),
                                 network=net)

@@ -161,7 +161,7 @@ class InProcess:
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self.name = getattr(fn, "__qualname__", None) or repr(fn)
+        self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
 
     def call(self, params: Any, X: np.ndarray, Y: np.ndarray, names: Mapping[str, str] | None = None) -> Call:
         return call_and_read(self.fn, params, X, Y, names)
@@ -195,7 +195,7 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None
         prepare = getattr(fn, "prepare_child", None)
         if problem is None and callable(prepare):
             prepare()  # e.g. a framework adapter starting its own process: not timed by the call limit
-        conn.send(("ready", getattr(fn, "__qualname__", None) or repr(fn), problem))
+        conn.send(("ready", getattr(fn, "__qualname__", None) or type(fn).__name__, problem))
     except BaseException as exc:  # noqa: BLE001 - InputError, or anything the import did
         status = "import failed" if isinstance(exc, ImportFailed) or not isinstance(exc, InputError) else "unusable"
         conn.send((status, str(exc) if isinstance(exc, InputError) else describe_exception(exc), None))

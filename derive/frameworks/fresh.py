@@ -33,6 +33,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from numeric.errors import InputError
+
 __all__ = ["FreshProcess", "FreshProcessError", "serve"]
 
 _SERVE = "from derive.frameworks.fresh import serve; serve()"
@@ -42,6 +44,11 @@ _ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the de
 
 class FreshProcessError(RuntimeError):
     """The callable raised in the fresh process (the message is its ``Type: text``), or the process ended."""
+
+
+class UnpicklableError(FreshProcessError, InputError):
+    """The callable cannot be sent to a fresh process (a lambda, a closure, or defined in ``__main__``):
+    unusable input, whose message names the fix."""
 
 
 class FreshProcess:
@@ -64,7 +71,7 @@ class FreshProcess:
         try:
             payload = pickle.dumps(fn)
         except Exception as exc:  # noqa: BLE001 - PicklingError, AttributeError, TypeError...
-            raise FreshProcessError(
+            raise UnpicklableError(
                 f"{getattr(fn, '__qualname__', type(fn).__name__)} cannot be sent to a fresh process "
                 f"({type(exc).__name__}: it cannot be pickled); define it at module level in an "
                 "importable module (not a lambda, a closure or in __main__)") from None
