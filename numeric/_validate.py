@@ -111,6 +111,6 @@ def check_network(
         if np.any((real < 0) | (real > 1)):
             bad = tuple(int(i) for i in np.argwhere((real < 0) | (real > 1))[0])
             raise TargetRangeError(
-                f"Y must lie in [0, 1] for the binary cross-entropy; Y{list(bad)} = {real[bad]!r}"
+                f"Y must lie in [0, 1] for the binary cross-entropy; Y{list(bad)} = {float(real[bad]):.12g}"
             )
     return P, Xa, Ya

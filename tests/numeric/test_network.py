@@ -191,3 +191,10 @@ def test_an_empty_batch_is_refused():
     params = numeric.init_params(2, 3, 2, seed=0)
     with pytest.raises(ShapeError, match=r"at least one example"):
         numeric.backward(params, np.zeros((2, 0)), np.zeros((1, 0)))
+
+
+def test_target_error_prints_a_plain_number():
+    """A bad target is named with a plain number, never numpy's repr (``np.float64(2.0)``)."""
+    P = numeric.init_params(2, 2, 2)
+    with pytest.raises(numeric.TargetRangeError, match=r"Y\[0, 0\] = 2$"):
+        numeric.backward(P, np.ones((2, 3)), np.full((1, 3), 2.0))
