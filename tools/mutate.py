@@ -436,7 +436,9 @@ def _run(cmd: list[str], cwd: Path, timeout: float, keep: bool = False) -> tuple
 
 
 def _pytest(tests: list[str], extra: tuple[str, ...]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *extra, *tests]
+    # "-m slow or not slow": the strength tests are slow-marked out of the default run (tests/conftest.py)
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "slow or not slow",
+            *extra, *tests]
 
 
 def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
