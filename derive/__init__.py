@@ -63,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "l2_derivative": "derive.scalar",
     "activation_expr": "derive.expr",
     "read_activation": "derive.expr",
+    "lambdified_gradient": "derive.lambdified",
+    "LambdifiedGradient": "derive.lambdified",
     "compile_gradient": "derive.codegen",
     "GeneratedGradient": "derive.codegen",
     "check_torch_activation": "derive.frameworks",

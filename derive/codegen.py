@@ -45,7 +45,7 @@ from derive.chain import SymbolicNetwork, as_symbolic
 from derive.codegen_elementwise import emit_block, scalar_printer
 from derive.codegen_plan import CodegenError, Pass, plan, schedule
 from derive.expr import activation_expr
-from derive.lambdified import _FAST_NAMESPACE, _sigmoid_cse, _symbolic_activation
+from derive.elementwise import _FAST_NAMESPACE, _sigmoid_cse, _symbolic_activation
 from numeric._blocks import row_blocks
 from numeric._validate import as_array, check_network
 from numeric.description import Network as PlainNetwork

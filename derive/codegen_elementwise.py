@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.relational import Relational
 
-from derive.lambdified import _ElementwisePrinter, _expneg
+from derive.elementwise import _ElementwisePrinter, _expneg
 
 __all__ = ["Block", "emit_block", "fallback_printer", "scalar_printer"]
 

@@ -18,117 +18,19 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive.activations import NUMPY_NAMESPACE, derivative_expr, sigmoid, stable_form, z
+from derive.activations import derivative_expr, sigmoid, z
 from derive.expr import activation_expr
 from derive.chain import ARTICLE, SymbolicNetwork, as_symbolic, derive_backward, derive_forward
 from derive.matrix import INPLACE_NAMESPACE, Apply, NumPyMatrixPrinter
-from derive.steps import scalar_equal
-from numeric._blocks import row_blocks, scratch
+from derive.codegen import GeneratedGradient, compile_gradient
+from derive.elementwise import _symbolic_activation, _value_and_derivative
+from numeric._blocks import scratch
 from numeric._validate import check_network
 from numeric.description import Network as PlainNetwork
 from numeric.errors import InputError
 from numeric.general import check_problem
 
-__all__ = ["gradient_function", "GradientFunction"]
-
-
-# ------------------------------------------------- elementwise hot path
-class _ElementwisePrinter(NumPyMatrixPrinter):
-    """Prints ``x**-1`` as ``1/x``, and a two-branch Piecewise as ``where``,
-    or, when both branches are finite linear functions of z (relu,
-    leaky_relu and their derivatives), as the blend ``b + (a - b) * cond``,
-    which is exact there and several times faster than a masked select."""
-
-    def _print_Piecewise(self, expr: sp.Piecewise) -> str:
-        if len(expr.args) == 2 and expr.args[1].cond == sp.true:
-            (a, cond), (b, _) = expr.args
-            if all(_finite_linear(e) for e in (a, b)):
-                return f"({self._print(b)} + {self.parenthesize(sp.expand(a - b), 1000)} * {self._print(cond)})"
-            return f"where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
-        return super()._print_Piecewise(expr)
-
-    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
-        if expr.exp == -1:
-            return f"1/{self.parenthesize(expr.base, 1000)}"
-        return super()._print_Pow(expr, rational=rational)
-
-
-def _finite_linear(e: sp.Expr) -> bool:
-    """``c0 + c1 z`` with finite numeric c0, c1 (no overflow, no NaN for finite z)."""
-    if not e.free_symbols <= {z} or not e.is_polynomial(z):
-        return False
-    poly = sp.Poly(e, z)
-    return poly.degree() <= 1 and all(c.is_finite for c in poly.all_coeffs())
-
-
-def _sigmoid_cse(exprs: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
-    """``cse`` for lambdify that computes each sigmoid pair from one exp.
-
-    For every argument u, ``E = exp(-max(u, -700))``, ``s = 1/(1 + E)`` is
-    sigma(u) and ``c = E s`` is sigma(-u) = 1 - sigma(u) without cancellation.
-    Then sympy's own ``cse`` shares the rest (f and f' share their work).
-    """
-    args: dict[sp.Expr, tuple[sp.Symbol, sp.Symbol]] = {}
-    pre: list[tuple[sp.Symbol, sp.Expr]] = []
-
-    def pair(u: sp.Expr) -> tuple[sp.Symbol, sp.Symbol]:
-        if u not in args:
-            k = len(args)
-            E, s_, c = sp.symbols(f"_E{k} _s{k} _c{k}")
-            pre.extend([(E, _expneg(u)), (s_, 1 / (1 + E)), (c, E * s_)])
-            args[u] = (s_, c)
-        return args[u]
-
-    def rewrite(e: sp.Expr) -> sp.Expr:
-        a = e.args[0]
-        return pair(-a)[1] if a.could_extract_minus_sign() else pair(a)[0]
-
-    reduced = [e.replace(lambda x: isinstance(x, sigmoid), rewrite) for e in exprs]
-    more, reduced = sp.cse(reduced)
-    return pre + list(more), reduced
-
-
-class _expneg(sp.Function):
-    """``exp(-max(u, -700))``: finite for every float64 ``u``."""
-
-    nargs = 1
-
-
-_FAST_NAMESPACE = dict(NUMPY_NAMESPACE, _expneg=lambda u: np.exp(-np.maximum(u, -700.0)))
-
-
-def _value_and_derivative(expr: sp.Expr) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """One NumPy function returning ``(f(z), f'(z))``, sharing their work."""
-    pair = [stable_form(expr), stable_form(derivative_expr(expr))]
-    printer = _ElementwisePrinter({"fully_qualified_modules": False, "inline": True,
-                                   "allow_unknown_functions": True, "user_functions": {}})
-    fn = sp.lambdify(z, pair, modules=[_FAST_NAMESPACE, "numpy"], printer=printer,
-                     cse=_sigmoid_cse, docstring_limit=0)
-
-    def block(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(over="ignore", under="ignore"):
-            a, d = fn(x)
-        return a, d
-
-    def both(x: np.ndarray, key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """f and f' of a 2-D array, row block by row block (in cache, threaded).
-
-        With a ``key`` the results are per-thread scratch arrays, overwritten
-        by the next call with that key (the gradient function never returns them).
-        """
-        dtype = np.result_type(x, np.float64)
-        if key is None:
-            a, d = np.empty(x.shape, dtype), np.empty(x.shape, dtype)
-        else:
-            a, d = scratch(("derive", key, "f"), x.shape, dtype), scratch(("derive", key, "f'"), x.shape, dtype)
-
-        def work(rows: slice) -> None:
-            a[rows], d[rows] = block(x[rows])  # constants broadcast on assignment
-
-        row_blocks(*x.shape, work)
-        return a, d
-
-    return both
+__all__ = ["gradient_function", "GradientFunction", "lambdified_gradient", "LambdifiedGradient"]
 
 
 @dataclass
@@ -168,8 +70,10 @@ def _compile(lhs: MatrixSymbol, rhs: Any, net: SymbolicNetwork) -> tuple[list[tu
                           tuple(str(a) for a in scalars))
 
 
-class GradientFunction:
-    """``grad_fn(params, X, Y) -> {"dW1": ..., "db1": ..., ...}`` from the derived formulas.
+class LambdifiedGradient:
+    """``grad_fn(params, X, Y) -> {"dW1": ..., "db1": ..., ...}`` from the derived formulas,
+    each printed by ``sympy.lambdify`` (the reference path; :func:`gradient_function`
+    returns the generated in-place code of :mod:`derive.codegen`).
 
     Attributes:
         activations: the hidden activations as sympy expressions in ``z``.
@@ -238,51 +142,27 @@ class GradientFunction:
 
     def __repr__(self) -> str:
         acts = ", ".join(f"{k}={v}" for k, v in self.activations.items())
-        return f"GradientFunction({acts})"
+        return f"LambdifiedGradient({acts})"
 
 
 @lru_cache(maxsize=256)
-def _cached(f: Any, g: Any) -> GradientFunction:
-    return GradientFunction({"f": activation_expr(f), "g": activation_expr(g)})
-
-
-def _symbolic_activation(spec: Any) -> sp.Expr:
-    """A description's activation as a sympy expression in z.
-
-    A ``(value, derivative)`` pair of expressions (or expression text) is
-    accepted when sympy confirms that the derivative is the value's
-    derivative; a pair of NumPy callables cannot be derived from.
-    """
-    if isinstance(spec, tuple):
-        if len(spec) == 2 and all(isinstance(e, (str, sp.Expr)) for e in spec):
-            value, claimed = activation_expr(spec[0]), activation_expr(spec[1])
-            if not scalar_equal(derivative_expr(value), claimed):
-                raise InputError(f"the derivative {spec[1]!r} is not the derivative of {spec[0]!r}")
-            return value
-        raise InputError(
-            "gradient_function derives f' itself: give the activation as a catalog name, an expression, "
-            "or a (value, derivative) pair of expressions; a pair of NumPy callables only works in numeric"
-        )
-    name = getattr(spec, "name", None)
-    if name is not None and not isinstance(spec, (str, sp.Basic)):  # a numeric.Activation
-        params = dict(getattr(spec, "params", {}) or {})
-        return activation_expr(name, **params)
-    return activation_expr(spec)
+def _cached(f: Any, g: Any) -> LambdifiedGradient:
+    return LambdifiedGradient({"f": activation_expr(f), "g": activation_expr(g)})
 
 
 @lru_cache(maxsize=256)
-def _cached_network(network: PlainNetwork) -> GradientFunction:
+def _cached_network(network: PlainNetwork) -> LambdifiedGradient:
     return _network_function(network)
 
 
-def _network_function(network: PlainNetwork) -> GradientFunction:
+def _network_function(network: PlainNetwork) -> LambdifiedGradient:
     sym = as_symbolic(network)
     acts = {ph: _symbolic_activation(spec) for ph, spec in zip(sym.activations, network.activations)}
-    return GradientFunction(acts, sym, network=network)
+    return LambdifiedGradient(acts, sym, network=network)
 
 
-def gradient_function(f: Any = "swish", g: Any = "leaky_relu", *, network: PlainNetwork | None = None) -> GradientFunction:
-    """The sympy-derived gradients of a network, as a NumPy function.
+def lambdified_gradient(f: Any = "swish", g: Any = "leaky_relu", *, network: PlainNetwork | None = None) -> LambdifiedGradient:
+    """The sympy-derived gradients of a network, lambdified (the reference path).
 
     Call it as ``gradient_function(network)`` (or ``network=``) for any
     :class:`numeric.Network`, or as ``gradient_function(f, g)`` for the
@@ -297,12 +177,12 @@ def gradient_function(f: Any = "swish", g: Any = "leaky_relu", *, network: Plain
             expressions or expression text.
 
     Returns:
-        A :class:`GradientFunction`; call it as ``grad_fn(params, X, Y)``.
+        A :class:`LambdifiedGradient`; call it as ``grad_fn(params, X, Y)``.
         It works at any shapes.  Results are cached per ``(f, g)``.
 
     Example:
         >>> import numpy as np, numeric
-        >>> grad_fn = gradient_function("swish", "leaky_relu")
+        >>> grad_fn = lambdified_gradient("swish", "leaky_relu")
         >>> P = numeric.init_params(3, 4, 2)
         >>> X, Y = np.ones((3, 5)), np.zeros((1, 5))
         >>> G = grad_fn(P, X, Y)
@@ -325,4 +205,27 @@ def gradient_function(f: Any = "swish", g: Any = "leaky_relu", *, network: Plain
     except TypeError as exc:
         if "unhashable" not in str(exc):
             raise
-        return GradientFunction({"f": activation_expr(f), "g": activation_expr(g)})
+        return LambdifiedGradient({"f": activation_expr(f), "g": activation_expr(g)})
+
+
+GradientFunction = GeneratedGradient
+
+
+def gradient_function(f: Any = "swish", g: Any = "leaky_relu", *, network: PlainNetwork | None = None) -> GeneratedGradient:
+    """The sympy-derived gradients of a network, as generated in-place NumPy code.
+
+    Call it as ``gradient_function(network)`` (or ``network=``) for any
+    :class:`numeric.Network`, or as ``gradient_function(f, g)`` for the
+    article's network; ``grad_fn.source`` is the Python that runs
+    (:func:`derive.codegen.compile_gradient`).  :func:`lambdified_gradient`
+    gives the same gradients through ``sympy.lambdify``.
+
+    Example:
+        >>> import numpy as np, numeric
+        >>> grad_fn = gradient_function("swish", "leaky_relu")
+        >>> P = numeric.init_params(3, 4, 2)
+        >>> X, Y = np.ones((3, 5)), np.zeros((1, 5))
+        >>> bool(np.allclose(grad_fn(P, X, Y)["dW1"], numeric.backward(P, X, Y)["dW1"], rtol=1e-12))
+        True
+    """
+    return compile_gradient(f, g, network=network)

@@ -16,7 +16,7 @@ once and referenced by a tag.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
@@ -28,7 +28,7 @@ from derive.report.errata import bce_terms
 from derive.report.escape import latex_escape
 from derive.report.matrix_chain import MatrixChain
 from derive.report.network import NetworkReport
-from derive.report.layout import PREAMBLE, WIDTH, align as _align, caption_table, document
+from derive.report.layout import PREAMBLE, align as _align, caption_table, document
 from derive.report.texprint import Grad, tex, tex_shape, tex_shapes
 from derive.steps import Derivation
 
