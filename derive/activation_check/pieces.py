@@ -13,6 +13,7 @@ budget) and reassembly of the derivative for display (:func:`_simplest`,
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -176,6 +177,35 @@ SIMPLIFY_MAX_OPS = 5
 derivative shown is the same text on every machine and under any load."""
 
 
+FACTOR_MAX_DEGREE = 24
+"""``factor`` is skipped when an exponential or a fractional power would be a generator of
+higher degree than this (exp(z/97) and exp(z/89) together are powers of exp(z/8633), of
+degree 89 and 97: factoring those runs for minutes).  Read from the tree, deterministic."""
+
+
+def _generator_degree(expr: sp.Expr) -> int:
+    """The highest degree of the common generator that sympy's polynomials would use for the
+    exponentials exp(c*g) and powers b**c (c rational) of ``expr``: max |c| * lcm of the
+    denominators of the c's that share the same g (or b)."""
+    coeffs: dict[sp.Expr, list[sp.Rational]] = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.exp):
+            c, g = node.args[0].as_coeff_Mul()
+        elif node.is_Pow and node.exp.is_Rational:
+            c, g = node.exp, node.base
+        else:
+            continue
+        if c.is_Rational:
+            coeffs.setdefault(g, []).append(abs(c))
+    degree = 1
+    for cs in coeffs.values():
+        lcm = math.lcm(*(int(c.q) for c in cs))
+        if lcm > 10**6:
+            return lcm
+        degree = max(degree, max(int(c * lcm) for c in cs))
+    return degree
+
+
 def _simplest(expr: sp.Expr) -> sp.Expr:
     """The shortest of ``expr``, ``factor(expr)`` and ``simplify(expr)`` (each tried only
     within its operation-count budget; cached, so a warm check does not pay again)."""
@@ -185,6 +215,8 @@ def _simplest(expr: sp.Expr) -> sp.Expr:
     ops = sp.count_ops(expr)
     attempts = [a for a, limit in ((sp.factor, 24 * SIMPLIFY_MAX_OPS), (sp.simplify, SIMPLIFY_MAX_OPS))
                 if ops <= limit]
+    if _generator_degree(expr) > FACTOR_MAX_DEGREE:
+        attempts = []
     for attempt in attempts:
         try:
             cand = attempt(expr)

@@ -87,3 +87,16 @@ def test_unprovable_false_claim_still_has_a_counterexample():
     report = check_activation("z", derivative="erf(z) + erfc(2*z)", network=False, time_limit=5)
     assert not report.ok
     assert report.claim.status == "counterexample"
+
+
+def test_exponentials_of_coprime_rates_do_not_stall_the_simplify_step():
+    # exp(z/97)*exp(z/89) and exp(z/83) share the generator exp(z/8633**...): factor() on
+    # that ran for minutes; the degree bound skips it (deterministically) instead
+    report = check_activation("exp(z/97)*exp(z/89)/(1 + exp(z/83))", network=False, time_limit=5)
+    assert report.ok, str(report)
+
+
+def test_generator_degree_bound():
+    from derive.activation_check.pieces import FACTOR_MAX_DEGREE, _generator_degree
+    assert _generator_degree(sp.exp(z / 3) / (1 + sp.exp(z / 2))) == 3  # exp(z/6)**2, **3
+    assert _generator_degree(sp.exp(z / 97) * sp.exp(z / 89)) > FACTOR_MAX_DEGREE
