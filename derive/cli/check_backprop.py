@@ -40,7 +40,7 @@ HEADS = ("sigmoid-bce", "softmax-ce", "identity-mse", "sigmoid-mse")
 REDUCTIONS = ("mean", "sum")
 MSE_CONVENTIONS = ("half", "torch")
 L2_CONVENTIONS = ("lambda/2m", "lambda/2")
-_DESCRIPTION = ("widths", "activations", "head", "reduction", "mse_convention", "l2", "l2_convention")
+_DESCRIPTION = options.DESCRIPTION_OPTIONS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -121,43 +121,8 @@ def load_target(target: str) -> Callable[..., Any]:
 
 
 def network_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`numeric.Network` the description options give, or None (the article's network).
-
-    Raises:
-        InputError: options that do not make a description (one line, exit 2).
-    """
-    from numeric.description import Network
-
-    given = [k for k in _DESCRIPTION if getattr(args, k, None) is not None]
-    if not given:
-        return None
-    option = "--" + given[0].replace("_", "-")
-    if args.f != "swish" or args.g != "leaky_relu":
-        raise InputError("--f and --g name the article's activations; with --widths give --activations instead")
-    if args.widths is None:
-        raise InputError(f"{option} describes a network: give its widths too, e.g. --widths 784,128,10")
-    hidden = len(args.widths) - 2
-    if hidden < 0:
-        raise InputError(f"--widths needs an input and an output width, got {','.join(map(str, args.widths))}")
-    names = [a.strip() for a in (args.activations or "relu").split(",")]
-    if any(not a for a in names):
-        raise InputError(f"--activations: expected comma-separated activation names, got {args.activations!r}")
-    if args.activations is not None and hidden == 0:
-        raise InputError("--activations: these widths have no hidden layer (depth 1), so no activation is used")
-    if len(names) == 1:
-        names = names * hidden
-    elif len(names) != hidden:
-        raise InputError(f"--activations: {len(names)} names for {hidden} hidden layer{'s' if hidden != 1 else ''} "
-                         f"(widths {','.join(map(str, args.widths))}); give one name for all, or one per hidden layer")
-    if args.l2 is not None and args.l2 < 0:
-        raise InputError(f"--l2: expected a finite number >= 0, got {args.l2:g}")
-    if args.mse_convention is not None and not (args.head or "").endswith("mse"):
-        raise InputError("--mse-convention applies to the MSE heads (--head identity-mse or sigmoid-mse)")
-    if args.l2_convention is not None and not args.l2:
-        raise InputError("--l2-convention needs --l2 LAMBDA > 0")
-    return Network(widths=tuple(args.widths), activations=tuple(names), head=args.head or "sigmoid-bce",
-                   reduction=args.reduction or "mean", mse=args.mse_convention or "half", l2=args.l2 or 0.0,
-                   l2_convention=args.l2_convention or "lambda/2m")
+    """The :class:`numeric.Network` the description options give, or None (the article's network)."""
+    return options.network_from_args(args, example="784,128,10")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any
 
 __all__ = ["seed", "finite_float", "positive_float", "positive_int", "nonnegative_int", "int_list"]
 
@@ -94,3 +95,51 @@ def int_list(text: str) -> list[int]:
     if any(v < 1 for v in values):
         raise _fail(text, wanted)
     return values
+
+
+# the attributes of a network description's options, in the order they are named in errors
+DESCRIPTION_OPTIONS = ("widths", "activations", "head", "reduction", "mse_convention", "l2", "l2_convention")
+
+
+def network_from_args(args: argparse.Namespace, *, example: str = "784,128,10") -> Any:
+    """The :class:`numeric.Network` the description options give, or None (the article's network).
+
+    Shared by the commands that take a description (``check-backprop``, ``report``):
+    ``--widths --activations --head --reduction --mse-convention --l2 --l2-convention``.
+
+    Raises:
+        InputError: options that do not make a description (one line, exit 2).
+    """
+    from numeric.description import Network
+    from numeric.errors import InputError
+
+    given = [k for k in DESCRIPTION_OPTIONS if getattr(args, k, None) is not None]
+    if not given:
+        return None
+    option = "--" + given[0].replace("_", "-")
+    if args.f != "swish" or args.g != "leaky_relu":
+        raise InputError("--f and --g name the article's activations; with --widths give --activations instead")
+    if args.widths is None:
+        raise InputError(f"{option} describes a network: give its widths too, e.g. --widths {example}")
+    hidden = len(args.widths) - 2
+    if hidden < 0:
+        raise InputError(f"--widths needs an input and an output width, got {','.join(map(str, args.widths))}")
+    names = [a.strip() for a in (args.activations or "relu").split(",")]
+    if any(not a for a in names):
+        raise InputError(f"--activations: expected comma-separated activation names, got {args.activations!r}")
+    if args.activations is not None and hidden == 0:
+        raise InputError("--activations: these widths have no hidden layer (depth 1), so no activation is used")
+    if len(names) == 1:
+        names = names * hidden
+    elif len(names) != hidden:
+        raise InputError(f"--activations: {len(names)} names for {hidden} hidden layer{'s' if hidden != 1 else ''} "
+                         f"(widths {','.join(map(str, args.widths))}); give one name for all, or one per hidden layer")
+    if args.l2 is not None and args.l2 < 0:
+        raise InputError(f"--l2: expected a finite number >= 0, got {args.l2:g}")
+    if args.mse_convention is not None and not (args.head or "").endswith("mse"):
+        raise InputError("--mse-convention applies to the MSE heads (--head identity-mse or sigmoid-mse)")
+    if args.l2_convention is not None and not args.l2:
+        raise InputError("--l2-convention needs --l2 LAMBDA > 0")
+    return Network(widths=tuple(args.widths), activations=tuple(names), head=args.head or "sigmoid-bce",
+                   reduction=args.reduction or "mean", mse=args.mse_convention or "half", l2=args.l2 or 0.0,
+                   l2_convention=args.l2_convention or "lambda/2m")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 
+from derive.cli import options
 from derive.cli.options import finite_float, int_list, seed
 
 # description options: head, reduction and conventions as numeric.Network names them
@@ -67,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_report)
 
 
-_DESCRIPTION = ("widths", "activations", "head", "reduction", "mse_convention", "l2", "l2_convention")
+_DESCRIPTION = options.DESCRIPTION_OPTIONS
 
 
 def network_from_args(args: argparse.Namespace) -> object | None:
@@ -77,7 +78,6 @@ def network_from_args(args: argparse.Namespace) -> object | None:
     Raises:
         InputError: options that do not make a description (one line, exit 2).
     """
-    from numeric.description import Network
     from numeric.errors import InputError
 
     given = [k for k in _DESCRIPTION if getattr(args, k, None) is not None]
@@ -86,34 +86,7 @@ def network_from_args(args: argparse.Namespace) -> object | None:
     option = "--" + given[0].replace("_", "-")
     if args.activation is not None:
         raise InputError(f"--activation writes the report of one activation; it does not take {option}")
-    if args.f != "swish" or args.g != "leaky_relu":
-        raise InputError("--f and --g name the article's activations; with --widths give --activations instead")
-    if args.widths is None:
-        raise InputError(f"{option} describes a network: give its widths too, e.g. --widths 64,32,10")
-    hidden = len(args.widths) - 2
-    if hidden < 0:
-        raise InputError(f"--widths needs an input and an output width, got {','.join(map(str, args.widths))}")
-    names = [a.strip() for a in (args.activations or "relu").split(",")]
-    if any(not a for a in names):
-        raise InputError(f"--activations: expected comma-separated activation names, got {args.activations!r}")
-    if args.activations is not None and hidden == 0:
-        raise InputError("--activations: these widths have no hidden layer (depth 1), so no activation is used")
-    if len(names) == 1:
-        names = names * hidden
-    elif len(names) != hidden:
-        raise InputError(f"--activations: {len(names)} names for {hidden} hidden layer{'s' if hidden != 1 else ''} (widths "
-                         f"{','.join(map(str, args.widths))}); give one name for all, or one per hidden layer")
-    if args.l2 is not None and args.l2 < 0:
-        raise InputError(f"--l2: expected a finite number >= 0, got {args.l2:g}")
-    if args.mse_convention is not None and not (args.head or "").endswith("mse"):
-        raise InputError("--mse-convention applies to the MSE heads (--head identity-mse or sigmoid-mse)")
-    if args.l2_convention is not None and not args.l2:
-        raise InputError("--l2-convention needs --l2 LAMBDA > 0")
-    net = Network(
-        widths=tuple(args.widths), activations=tuple(names), head=args.head or "sigmoid-bce",
-        reduction=args.reduction or "mean", mse=args.mse_convention or "half", l2=args.l2 or 0.0,
-        l2_convention=args.l2_convention or "lambda/2m",
-    )
+    net = options.network_from_args(args, example="64,32,10")
     from derive.report.general import catalog_network
 
     return catalog_network(net)
