@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from derive.activations import CATALOG, z
 from derive.expr.parser import parse_activation, parse_number
@@ -57,6 +58,10 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
             raise InputError(f"{spec} takes no parameter {unknown}; accepted: {accepted}")
         return build({**defaults, **params})
     if isinstance(spec, sp.Expr):
+        undefined = sorted({type(f).__name__ for f in spec.atoms(AppliedUndef)})
+        if undefined:  # its name would be printed into generated code: only known functions pass
+            raise InputError(f"the activation uses undefined functions {undefined}; write it with known "
+                             "functions (a catalog name, or exp, log, tanh, ... as sympy or text)")
         if params:
             spec = spec.subs({sp.Symbol(k): v for k, v in params.items()})
             spec = spec.subs({s: v for s in spec.free_symbols for k, v in params.items() if s.name == k})

@@ -123,7 +123,7 @@ def _notation(report: GeneralReport) -> str:
     sizes = {sym.size(i): w for i, w in enumerate(net.widths)}
 
     def numbers(M: MatrixSymbol) -> str:
-        r, c = (sp.sympify(s).subs(sizes) for s in M.shape)
+        r, c = (sp.sympify(s, strict=True).subs(sizes) for s in M.shape)  # sizes are ints or Symbols, never text
         return f"${tex(r)} \\times {tex(c)}$"
 
     rows = []

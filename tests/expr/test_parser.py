@@ -256,3 +256,16 @@ def test_fuzz_never_executes_code_never_hangs_never_crashes(text):
         assert isinstance(out, sp.Expr)
         assert out.free_symbols <= {z}
     assert time.perf_counter() - t0 < 5.0  # no input hangs (generous bound for loaded machines)
+
+
+def test_undefined_sympy_functions_are_refused_before_any_code_is_generated():
+    """A sympy Function's name is printed verbatim into generated code: only known functions pass."""
+    import sympy as sp
+
+    import derive
+
+    bad = sp.Function("__import__('os').getcwd")(sp.Symbol("z"))
+    with pytest.raises(derive.InputError, match="undefined functions"):
+        derive.activation_expr(bad)
+    with pytest.raises(derive.InputError, match="undefined functions"):
+        derive.gradient_function(bad, "tanh")
