@@ -131,9 +131,10 @@ class _Emitter:
             out = self.pow(e)
         elif type(e) in _UFUNCS:
             out = self.op(f"numpy.{_UFUNCS[type(e)]}({{0}}, out={{out}})", self.emit(e.args[0]))
-        elif isinstance(e, _expneg):  # exp(-max(u, -700)), as lambdified's sigmoid pairs
-            r = self.op("numpy.maximum({0}, -700.0, out={out})", self.emit(e.args[0]))
-            r = self.op("numpy.negative({0}, out={out})", r)
+        elif isinstance(e, _expneg):  # exp(-max(u, -700)) = exp(min(-u, 700)), as lambdified's sigmoid pairs
+            r = self.op("numpy.negative({0}, out={out})", self.emit(e.args[0]))
+            # the clamp only when a block needs it: a max() is a third of a minimum() pass
+            self.update("if {0}.max() > 700.0: numpy.minimum({0}, 700.0, out={0})", r)
             out = self.op("numpy.exp({0}, out={out})", r)
         elif isinstance(e, (sp.Max, sp.Min)):
             fn = "maximum" if isinstance(e, sp.Max) else "minimum"

@@ -18,9 +18,16 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 
-__all__ = ["BLOCK", "threads", "row_blocks", "scratch"]
+__all__ = ["BLOCK", "THREADED", "threads", "row_blocks", "scratch"]
 
 BLOCK = 1 << 15
+THREADED = 1 << 20
+"""Elements from which a matrix's blocks are shared among threads (8 MiB of
+float64).  Below it the work runs on the calling thread: on the project's
+2-core machine, with OpenBLAS's threads still spinning after a matrix
+product, a second thread made the passes slower at m = 1024 (Z1 of 131,072
+elements: 0.80 ms instead of 0.68) and did not change them at m = 8192
+(see benchmarks/RESULTS.md)."""
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
 _local = threading.local()
@@ -46,20 +53,22 @@ def _executor(n: int) -> ThreadPoolExecutor:
 def row_blocks(rows: int, cols: int, work: Callable[[slice], T]) -> list[T]:
     """Run ``work(rows_slice)`` over consecutive row blocks covering ``rows``.
 
-    Blocks are given to the threads in contiguous runs; small problems run
+    Blocks are given to the threads in contiguous runs, the calling thread
+    taking the first run itself; matrices under :data:`THREADED` elements run
     inline.  ``work`` must only touch its own rows.  Returns the results in
-    row order.
+    row order, whatever the number of threads.
     """
     step = max(1, BLOCK // max(cols, 1))
     slices = [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
     n = min(threads(), len(slices))
-    if n <= 1 or rows * cols < 4 * BLOCK:
+    if n <= 1 or rows * cols < THREADED:
         return [work(s) for s in slices]
     per = -(-len(slices) // n)
     runs = [slices[i:i + per] for i in range(0, len(slices), per)]
-    out: list[T] = []
-    for part in _executor(n).map(lambda run: [work(s) for s in run], runs):
-        out.extend(part)
+    pending = [_executor(n - 1).submit(lambda run=run: [work(s) for s in run]) for run in runs[1:]]
+    out: list[T] = [work(s) for s in runs[0]]
+    for part in pending:
+        out.extend(part.result())
     return out
 
 

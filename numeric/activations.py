@@ -185,13 +185,13 @@ def _fused_swish(beta: float) -> Kernel:
         np.multiply(z, -beta, out=d)
         np.exp(d, out=d)
         d += 1.0
-        np.reciprocal(d, out=d)  # d = s = sigmoid(beta z)
+        np.divide(1.0, d, out=d)  # d = s = sigmoid(beta z)
         np.multiply(z, d, out=a)  # a = z s
-        np.subtract(1.0, d, out=z)  # z = 1 - s
-        z *= a
+        np.subtract(z, a, out=z)  # z (1 - s)
         if beta != 1.0:
             z *= beta
-        d += z  # f' = s + beta a (1 - s)
+        z += 1.0
+        d *= z  # f' = s (1 + beta z (1 - s))
 
     return fused
 
@@ -201,15 +201,11 @@ def _fused_leaky_relu(alpha: float) -> Kernel | None:
         return None  # max(z, alpha z) is the activation only for alpha in [0, 1]
 
     def fused(z: Array, a: Array, d: Array) -> None:
-        if alpha == 0.0:
-            np.maximum(z, 0.0, out=a)
-        else:
-            np.multiply(z, alpha, out=a)
-            np.maximum(a, z, out=a)
         np.greater(z, 0.0, out=d)  # linear branch; left derivative at 0 (KINK_CONVENTION)
         if alpha != 0.0:
             d *= 1.0 - alpha
-            d += alpha
+            d += alpha  # exactly 1.0 on the linear branch for alpha in [0, 1]: fl(fl(1 - alpha) + alpha) = 1
+        np.multiply(z, d, out=a)  # z * 1 = z, z * alpha = alpha z: max(z, alpha z), bit for bit
 
     return fused
 
@@ -219,7 +215,7 @@ def _fused_sigmoid(z: Array, a: Array, d: Array) -> None:
     np.negative(d, out=d)
     np.exp(d, out=d)  # d = e = exp(-z)
     np.add(d, 1.0, out=a)
-    np.reciprocal(a, out=a)  # a = 1 / (1 + e)
+    np.divide(1.0, a, out=a)  # a = 1 / (1 + e)
     d *= a
     d *= a  # f' = e / (1 + e)^2, accurate in both tails
 

@@ -117,8 +117,12 @@ def test_parsed_and_sympy_activations(spec) -> None:
     assert _worst(got, derive.gradient_function(expr, "tanh")(P, X, Y)) <= RTOL
 
 
-def test_threaded_row_blocks_and_dtypes() -> None:
-    """Large enough for the row blocks to go to the worker threads; float32 and integer inputs."""
+def test_threaded_row_blocks_and_dtypes(monkeypatch) -> None:
+    """Row blocks on the worker threads (threshold lowered under 70 x 1900); float32 and integer inputs."""
+    import numeric._blocks as blocks
+
+    monkeypatch.setattr(blocks, "THREADED", 1 << 15)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     P = numeric.init_params(6, 70, 5, q=3, seed=4)
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((6, 1900)), (rng.random((3, 1900)) < 0.5).astype(float)
@@ -179,3 +183,73 @@ def test_callable_like_gradient_function() -> None:
         compile_gradient(network="swish")
     with pytest.raises(numeric.errors.InputError, match="derives f' itself"):
         compile_gradient(network=Network(activations=((np.tanh, np.cosh),)))
+
+
+# ---- the in-place forms (issue 15): each is used only when proven safe ----------------
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("relu", True), ("leaky_relu", True), ("where(z > 0, 3*z, -z/2)", True),
+    ("swish", False), ("elu", False), ("tanh", False),
+    ("where(z > 0, z + 1, z)", False),  # affine, not through 0: f(z) != z f'(z) for z > 0
+    ("where(z > 0, z, 0.5)", False),  # a constant piece
+])
+def test_value_is_z_times_slope_only_when_proven(spec: str, expected: bool) -> None:
+    from derive.codegen import _value_is_z_times_slope
+
+    assert _value_is_z_times_slope(activation_expr(spec)) is expected
+
+
+def test_value_over_z_only_when_z_is_read_no_more() -> None:
+    from derive.codegen import value_over_z
+
+    assert value_over_z(["numpy.exp(z, out=_f0)", "numpy.multiply(_f0, z, out=_o0)", "numpy.add(_o0, 1.0, out=_o1)"])
+    # z read after f(z) is written: writing f(z) over z would change that read
+    assert not value_over_z(["numpy.multiply(z, 2.0, out=_o0)", "numpy.multiply(z, _o0, out=_o1)"])
+    assert not value_over_z(["numpy.exp(z, out=_o1)"])  # no value output at all
+
+
+def test_activations_are_written_over_their_dead_pre_activations() -> None:
+    src = compile_gradient("swish", "leaky_relu").source
+    assert "f_Z1 = Z1" in src and "_kernel_f_01(Z1_, Z1_, f_d_Z1_)" in src
+    assert "_kernel_g_01(Z2_, Z2_, g_d_Z2_)" in src
+    assert "_scratch('f_Z1'" not in src  # no separate whole matrix for f(Z1)
+    # the kernel whose value needs z after writing it goes through a block buffer
+    src = compile_gradient("where(z > 0, z, exp(z) - 1)", "tanh").source
+    assert "numpy.copyto(Z1_, _v0)" in src or "_kernel_f_01(Z1_, Z1_" in src
+
+
+def test_a_matrix_read_later_is_never_overwritten() -> None:
+    from derive.codegen import _overwritable
+    from derive.codegen_plan import Pass, Step
+
+    a, b = sp.symbols("Z1 f_Z1")
+    make = Step("Z1", (3, 4), "lead", sp.Symbol("Z1") + sp.Symbol("b1"), [("matmul", "W1", "X", "Z1")])
+    use_value = Step("Z2", (2, 4), "lead", sp.Symbol("Z2"), [("matmul", "W2", "f_Z1", "Z2")])
+    applies = {("f", "Z1"): {0, 1}}
+    assert _overwritable([Pass((3, 4), [make]), Pass((2, 4), [use_value])], applies, {}, ["dW1"]) == {"Z1"}
+    reads_z = Step("dZ1", (3, 4), "ew", sp.Symbol("Z1") * sp.Symbol("f_d_Z1"))  # Z1 itself read later
+    assert _overwritable([Pass((3, 4), [make]), Pass((3, 4), [reads_z])], applies, {}, ["dW1"]) == set()
+    product_of_z = Step("Z2", (2, 4), "lead", sp.Symbol("Z2"), [("matmul", "W2", "Z1.T", "Z2")])
+    assert _overwritable([Pass((3, 4), [make]), Pass((2, 4), [product_of_z])], applies, {}, ["dW1"]) == set()
+    two_functions = {("f", "Z1"): {0, 1}, ("g", "Z1"): {0}}
+    assert _overwritable([Pass((3, 4), [make])], two_functions, {}, ["dW1"]) == set()
+    assert _overwritable([Pass((3, 4), [make])], applies, {"dZ1": "Z1"}, ["dW1"]) == set()  # returned as a dZ
+    del a, b
+
+
+def test_the_exp_clamp_runs_only_where_a_block_needs_it() -> None:
+    """Pre-activations below -700 (exp(-z) would overflow) take the clamped branch; the
+    gradients agree with the lambdified ones (which always clamp) and the hand-written ones."""
+    P = numeric.init_params(3, 4, 2, seed=0)
+    X = np.array([[-9000.0, 0.5, 2.0, 8000.0], [1.0, -1.0, 0.0, 3.0], [0.2, 0.1, -0.3, 0.0]])
+    Y = np.array([[0.0, 1.0, 1.0, 0.0]])
+    grad_fn = compile_gradient("swish", "sigmoid")
+    Z1 = P["W1"] @ X + P["b1"]
+    assert Z1.min() < -700 and Z1.max() > 700
+    with np.errstate(over="ignore", under="ignore"):
+        want = derive.gradient_function("swish", "sigmoid")(P, X, Y)
+    got = grad_fn(P, X, Y)
+    assert all(np.isfinite(v).all() for v in got.values())
+    assert _worst(got, want) <= RTOL
+    assert _worst(got, numeric.backward(P, X, Y, "swish", "sigmoid")) <= RTOL
+    assert "if _f0.max() > 700.0: numpy.minimum(_f0, 700.0, out=_f0)" in grad_fn.source

@@ -145,9 +145,12 @@ def _arrays(rows: int, inner: int, cols: int, seed: int = 0):
 
 
 @pytest.mark.parametrize(("rows", "inner", "cols"), [(3, 2, 4), (700, 3, 200)], ids=["small", "blocked"])
-def test_numpy_code_computes_the_formulas_without_touching_its_inputs(rows, inner, cols):
-    if rows * cols >= 4 * BLOCK:
-        assert rows * cols >= 4 * BLOCK  # the blocked in-place helpers run on threads
+def test_numpy_code_computes_the_formulas_without_touching_its_inputs(rows, inner, cols, monkeypatch):
+    if rows * cols >= 4 * BLOCK:  # the blocked in-place helpers, on the worker threads
+        import numeric._blocks as blocks
+
+        monkeypatch.setattr(blocks, "THREADED", 4 * BLOCK)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
     arr = _arrays(rows, inner, cols)
     keep = {key: v.copy() for key, v in arr.items()}
     Wv, Av, Bv, Cv, bv, Gv = (arr[s] for s in "WABCbG")

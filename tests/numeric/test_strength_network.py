@@ -79,13 +79,26 @@ def test_backward_equals_the_plain_formulas(f, g):
     np.testing.assert_allclose(cache["A3"], _sigmoid(cache["Z3"]), rtol=1e-14)
 
 
-def test_backward_of_a_large_problem_runs_in_blocks_and_agrees():
-    # n * m = 640 * 256 > 4 * BLOCK entries: the elementwise work is cut into threaded row blocks
+def test_backward_of_a_large_problem_runs_in_blocks_and_agrees(monkeypatch):
+    # n * m = 640 * 256 = 5 * BLOCK entries: the elementwise work is cut into row blocks, which
+    # go to the worker threads once the threshold is lowered under that size
+    import numeric._blocks as blocks
+
+    monkeypatch.setattr(blocks, "THREADED", 4 * BLOCK)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    seen: set[str] = set()
+    real = blocks.row_blocks
+
+    def spy(rows, cols, work):
+        return real(rows, cols, lambda s: (seen.add(threading.current_thread().name), work(s))[1])
+
+    monkeypatch.setattr(numeric.network, "row_blocks", spy)
     P, X, Y = _problem(d=3, n=640, p=300, q=2, m=256, seed=5, scale=0.2)
     assert 640 * 256 >= 4 * BLOCK
     want, _ = reference_backward(P, X, Y)
     got = numeric.backward(P, X, Y)
     _assert_grads(got, want, rtol=1e-10, atol=1e-13)
+    assert any(name.startswith("numeric-blocks") for name in seen)  # the threaded path did run
 
 
 def test_results_are_not_scratch_space():
@@ -319,14 +332,29 @@ def _thread_names(rows: int, cols: int) -> set[str]:
 
 
 def test_big_problems_run_on_worker_threads_and_small_ones_inline(monkeypatch):
+    from numeric._blocks import THREADED
+
     here = threading.current_thread().name
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert all(n.startswith("numeric-blocks") for n in _thread_names(1000, 600))
-    assert all(n.startswith("numeric-blocks") for n in _thread_names(4, BLOCK))  # exactly 4 blocks' worth
-    assert _thread_names(4 * BLOCK - 1, 1) == {here}  # just below: inline
+    big = _thread_names(THREADED // 600 + 1, 600)
+    assert here in big and any(n.startswith("numeric-blocks") for n in big)  # the caller takes a run itself
+    exact = _thread_names(THREADED // BLOCK, BLOCK)  # exactly THREADED elements: shared
+    assert here in exact and any(n.startswith("numeric-blocks") for n in exact)
+    assert _thread_names(THREADED - 1, 1) == {here}  # just below: inline
     assert _thread_names(10, 10) == {here}
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert _thread_names(1000, 600) == {here}  # one thread: inline whatever the size
+    assert _thread_names(THREADED // 600 + 1, 600) == {here}  # one thread: inline whatever the size
+
+
+def test_threaded_blocks_keep_row_order_and_lose_nothing(monkeypatch):
+    from numeric._blocks import THREADED
+
+    for n in ("2", "3"):
+        monkeypatch.setenv("OMP_NUM_THREADS", n)
+        rows = THREADED // 64 + 7
+        out = row_blocks(rows, 64, lambda s: (s.start, s.stop))
+        assert [a for a, _ in out] == sorted(a for a, _ in out) and out[0][0] == 0 and out[-1][1] == rows
+        assert all(b == c for (_, b), (c, _) in zip(out, out[1:]))
 
 
 # ---- init_params and the network= argument -----------------------------------
@@ -395,9 +423,12 @@ def test_defaults_are_swish_and_leaky_relu():
 
 
 def test_the_pool_grows_to_the_thread_count(monkeypatch):
-    # three runs that can only finish together: they need three workers at once
+    # three runs that can only finish together: the caller and two workers at once
+    from numeric._blocks import THREADED
+
+    cols = THREADED // 3 + 1  # one row per block, three blocks, over the threading threshold
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    row_blocks(3, 2 * BLOCK, lambda s: None)  # a pool of two
+    row_blocks(3, cols, lambda s: None)  # a pool of one worker
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     barrier = threading.Barrier(3, timeout=20)
-    assert row_blocks(3, 2 * BLOCK, lambda s: barrier.wait() >= 0) == [True, True, True]
+    assert row_blocks(3, cols, lambda s: barrier.wait() >= 0) == [True, True, True]
