@@ -16,11 +16,11 @@
   ``cse``'d pair of :mod:`derive.lambdified` (one ``exp`` serves both for
   swish), as three-address NumPy calls with ``out=`` buffers
   (:mod:`derive.codegen_elementwise`);
-* ``f(Z)`` is written over ``Z`` when nothing reads ``Z`` afterwards
-  (:func:`_overwritable`), straight from the kernel when it reads ``z`` no
-  more once it writes ``f(z)`` (:func:`value_over_z`), else through a block
-  buffer; a piecewise-linear ``f`` through 0 is computed as ``z f'(z)``
-  when sympy proves it piece by piece (:func:`_value_is_z_times_slope`).
+* ``f(Z)`` is written over ``Z`` when nothing reads ``Z`` afterwards,
+  straight from the kernel when it reads ``z`` no more once it writes
+  ``f(z)``, else through a block buffer; a piecewise-linear ``f`` through 0
+  is computed as ``z f'(z)`` when sympy proves it piece by piece (the
+  proofs are :mod:`derive.codegen_inplace`).
 
 The object returned is called like :class:`derive.lambdified.GradientFunction`;
 its ``source`` is the exact text that was compiled and runs.  Only this
@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import re
 import threading
 from functools import lru_cache
 from typing import Any, Mapping
@@ -49,6 +48,7 @@ import sympy as sp
 from derive.activations import derivative_expr, sigmoid, stable_form, z
 from derive.chain import SymbolicNetwork, as_symbolic
 from derive.codegen_elementwise import emit_block, scalar_printer
+from derive.codegen_inplace import overwritable, value_is_z_times_slope, value_over_z
 from derive.codegen_plan import CodegenError, Pass, plan, schedule
 from derive.expr import activation_expr
 from derive.elementwise import _FAST_NAMESPACE, _sigmoid_cse, _symbolic_activation
@@ -124,7 +124,7 @@ def _kernel(fn: str, expr: sp.Expr, orders: set[int]) -> tuple[str, list[str]]:
     if not expr.free_symbols <= {z}:
         raise InputError(f"the activation {fn} depends on symbols other than z: {sorted(map(str, expr.free_symbols))}")
     outs = [f"_o{o}" for o in sorted(orders)]
-    through_zero = orders == {0, 1} and _value_is_z_times_slope(expr)
+    through_zero = orders == {0, 1} and value_is_z_times_slope(expr)
     wanted = [1] if through_zero else sorted(orders)
     exprs = [stable_form(expr) if o == 0 else stable_form(derivative_expr(expr)) for o in wanted]
     pre, reduced = _sigmoid_cse(exprs)
@@ -139,28 +139,6 @@ def _kernel(fn: str, expr: sp.Expr, orders: set[int]) -> tuple[str, list[str]]:
     if through_zero:
         lines.append(f"    numpy.multiply(z, _o1, out=_o0)  # {fn}(z) = z {fn}'(z) on every piece (sympy: piecewise_fold)")
     return name, lines
-
-
-def value_over_z(kernel_lines: list[str]) -> bool:
-    """True when a kernel reads ``z`` no more once it starts writing ``_o0``:
-    then ``f(z)`` may be written over ``z`` itself (NumPy's elementwise calls
-    allow an output that is exactly one of their inputs)."""
-    first = next((i for i, ln in enumerate(kernel_lines) if "out=_o0" in ln), None)
-    if first is None:
-        return False
-    return not any(re.search(r"\bz\b", ln) for ln in kernel_lines[first + 1:])
-
-
-def _value_is_z_times_slope(expr: sp.Expr) -> bool:
-    """True when ``f(z) = z f'(z)`` is proven piece by piece: a piecewise-linear
-    function through 0 (relu, leaky_relu), whose value is then one product
-    with the slope the kernel computes anyway, instead of a maximum."""
-    if not expr.has(sp.Piecewise):
-        return False
-    diff = sp.piecewise_fold(expr - z * derivative_expr(expr))
-    if diff == 0:
-        return True
-    return isinstance(diff, sp.Piecewise) and all(sp.expand(e) == 0 for e, _ in diff.args)
 
 
 def _shape(shape: tuple[Any, Any]) -> str:
@@ -195,7 +173,7 @@ def _source(net: SymbolicNetwork, activations: Mapping[str, sp.Expr]) -> str:
             f"    _dt = numpy.result_type({', '.join(params)}, X, Y, numpy.float64)",
             f"    _s_{net.widths[0]}, _s_m = X.shape"]
     body += [f"    _s_{net.widths[l]} = W{l}.shape[0]" for l in range(1, net.depth + 1)]
-    over = _overwritable(passes, applies, alias, grads)
+    over = overwritable(passes, applies, alias, grads)
     for (fn, arg), orders in applies.items():
         shape = next(s.shape for p in passes for s in p.steps if s.target == arg)
         for o in sorted(orders):
@@ -209,37 +187,6 @@ def _source(net: SymbolicNetwork, activations: Mapping[str, sp.Expr]) -> str:
     body.append(f"        _out.update({', '.join(f'{d}={alias.get(d, d)}.copy()' for d in dZs)})")
     body.append("    return _out")
     return "\n".join(head + body) + "\n"
-
-
-def _overwritable(
-    passes: list[Pass], applies: Mapping[tuple[str, str], set[int]], alias: Mapping[str, str], grads: list[str],
-) -> set[str]:
-    """The arguments ``Z`` whose value ``f(Z)`` is written over ``Z`` itself.
-
-    A scratch matrix read by nothing but the one kernel that applies ``f``
-    to it (no later step, no product, no returned dZ) is dead once ``f(Z)``
-    and ``f'(Z)`` are made: writing ``f(Z)`` over it, through a block buffer
-    that stays in cache, saves a whole matrix that would be cold after the
-    matrix products (5 to 10 % of the pass, measured at m = 1024).
-    """
-    reads: dict[str, int] = {}
-    for p in passes:
-        for step in p.steps:  # reads of a matrix by steps other than the one that makes it
-            for sym in step.expr.free_symbols - {sp.Symbol(step.target)}:
-                reads[str(sym)] = reads.get(str(sym), 0) + 1
-            for _, a, b, _ in step.leaders:
-                for operand in (a, b):
-                    if operand:
-                        base = operand.split(".")[0]
-                        reads[base] = reads.get(base, 0) + 1
-    users: dict[str, int] = {}
-    for _, arg in applies:
-        users[arg] = users.get(arg, 0) + 1
-    scratch_targets = {s.target for p in passes for s in p.steps
-                       if s.target not in grads and s.kind in ("lead", "ew")}
-    return {arg for (fn, arg), orders in applies.items()
-            if 0 in orders and users[arg] == 1 and arg in scratch_targets
-            and reads.get(arg, 0) == 0 and arg not in alias.values() and arg not in alias}
 
 
 def _pass_source(

@@ -275,7 +275,8 @@ def directional_check(
             allowed = tol.rtol * max(abs(n), abs(a)) + floor
             # zero tolerances: any difference ranks first (inf), none ranks last
             ratio = diff / allowed if allowed > 0 else (float("inf") if diff > 0 else 0.0)
-            rows.append((ratio, i, a, n, diff, h, est))
+            rows.append(((diff > allowed, ratio), i, a, n, diff, h, est))
+        # a failing direction is reported before any passing one, then the worst ratio
         _, i, a, n, diff, h, est = max(rows, key=lambda r: r[0])
         report.checks["d" + name] = ParamCheck(
             "d" + name, f"direction {i}", a, n, diff, diff / abs(n) if n else diff,

@@ -194,13 +194,13 @@ def test_callable_like_gradient_function() -> None:
     ("where(z > 0, z, 0.5)", False),  # a constant piece
 ])
 def test_value_is_z_times_slope_only_when_proven(spec: str, expected: bool) -> None:
-    from derive.codegen import _value_is_z_times_slope
+    from derive.codegen_inplace import value_is_z_times_slope
 
-    assert _value_is_z_times_slope(activation_expr(spec)) is expected
+    assert value_is_z_times_slope(activation_expr(spec)) is expected
 
 
 def test_value_over_z_only_when_z_is_read_no_more() -> None:
-    from derive.codegen import value_over_z
+    from derive.codegen_inplace import value_over_z
 
     assert value_over_z(["numpy.exp(z, out=_f0)", "numpy.multiply(_f0, z, out=_o0)", "numpy.add(_o0, 1.0, out=_o1)"])
     # z read after f(z) is written: writing f(z) over z would change that read
@@ -219,21 +219,21 @@ def test_activations_are_written_over_their_dead_pre_activations() -> None:
 
 
 def test_a_matrix_read_later_is_never_overwritten() -> None:
-    from derive.codegen import _overwritable
+    from derive.codegen_inplace import overwritable
     from derive.codegen_plan import Pass, Step
 
     a, b = sp.symbols("Z1 f_Z1")
     make = Step("Z1", (3, 4), "lead", sp.Symbol("Z1") + sp.Symbol("b1"), [("matmul", "W1", "X", "Z1")])
     use_value = Step("Z2", (2, 4), "lead", sp.Symbol("Z2"), [("matmul", "W2", "f_Z1", "Z2")])
     applies = {("f", "Z1"): {0, 1}}
-    assert _overwritable([Pass((3, 4), [make]), Pass((2, 4), [use_value])], applies, {}, ["dW1"]) == {"Z1"}
+    assert overwritable([Pass((3, 4), [make]), Pass((2, 4), [use_value])], applies, {}, ["dW1"]) == {"Z1"}
     reads_z = Step("dZ1", (3, 4), "ew", sp.Symbol("Z1") * sp.Symbol("f_d_Z1"))  # Z1 itself read later
-    assert _overwritable([Pass((3, 4), [make]), Pass((3, 4), [reads_z])], applies, {}, ["dW1"]) == set()
+    assert overwritable([Pass((3, 4), [make]), Pass((3, 4), [reads_z])], applies, {}, ["dW1"]) == set()
     product_of_z = Step("Z2", (2, 4), "lead", sp.Symbol("Z2"), [("matmul", "W2", "Z1.T", "Z2")])
-    assert _overwritable([Pass((3, 4), [make]), Pass((2, 4), [product_of_z])], applies, {}, ["dW1"]) == set()
+    assert overwritable([Pass((3, 4), [make]), Pass((2, 4), [product_of_z])], applies, {}, ["dW1"]) == set()
     two_functions = {("f", "Z1"): {0, 1}, ("g", "Z1"): {0}}
-    assert _overwritable([Pass((3, 4), [make])], two_functions, {}, ["dW1"]) == set()
-    assert _overwritable([Pass((3, 4), [make])], applies, {"dZ1": "Z1"}, ["dW1"]) == set()  # returned as a dZ
+    assert overwritable([Pass((3, 4), [make])], two_functions, {}, ["dW1"]) == set()
+    assert overwritable([Pass((3, 4), [make])], applies, {"dZ1": "Z1"}, ["dW1"]) == set()  # returned as a dZ
     del a, b
 
 

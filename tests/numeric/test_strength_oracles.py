@@ -331,3 +331,21 @@ def test_each_check_counts_its_own_evaluations(method, per):
     assert all(c.evaluations == per * 3 for c in along.checks.values())
     assert along.evaluations == per * 3 * 6
     assert 0 < every.seconds <= elapsed and 0 < along.seconds <= elapsed
+
+
+def test_a_failing_direction_is_reported_even_when_another_agrees_exactly(monkeypatch):
+    """Zero tolerances: a direction that agrees exactly must not hide one that disagrees
+    (a tie of the two would report the first, passing one: a wrong thing called right)."""
+    import numeric.oracles as oracles
+
+    P, X, Y = draw_problem(2, 2, 2, seed=0)
+    answers = iter([(1.0, 1.0), (1.0, 2.0)] * len(P))  # per parameter: exact, then off by 1
+
+    def along(J, name, v, grad, method):
+        a, n = next(answers)
+        return a, n, 1e-6, None
+
+    monkeypatch.setattr(oracles, "_along", along)
+    report = directional_check(P, X, Y, directions=2, rtol=0.0, atol=0.0)
+    assert not report.ok and report.failures == [f"d{k}" for k in P]
+    assert all(c.where == "direction 1" and c.abs_error == 1.0 for c in report.checks.values())
