@@ -71,25 +71,38 @@ def sigmoid_derivative() -> Derivation:
     return d
 
 
-def bce_simplification() -> Derivation:
-    """The BCE and sigmoid derivatives collapse to ``dJ/dZ3 = (A3 - Y) / m``.
+def _normaliser(reduction: str) -> tuple[sp.Expr, bool]:
+    """``N`` of the ``dZ = N dJ/dZ`` convention: ``m`` for the mean over the
+    examples, ``1`` for their sum; and whether the reduction is the mean."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    mean = reduction == "mean"
+    return (sp.Symbol("m", positive=True, integer=True) if mean else sp.S.One), mean
 
-    Works on one entry: ``J`` holds the term ``L = -(1/m)[y log a + (1 - y)
-    log(1 - a)]`` for ``a = sigma(z)``, and no other term depends on ``z``.
+
+def bce_simplification(*, reduction: str = "mean") -> Derivation:
+    """The BCE and sigmoid derivatives collapse to ``dJ/dZ3 = (A3 - Y) / N``.
+
+    Works on one entry: ``J`` holds the term ``L = -(1/N)[y log a + (1 - y)
+    log(1 - a)]`` for ``a = sigma(z)``, and no other term depends on ``z``;
+    ``N = m`` for the mean cost, ``1`` for the sum (``reduction="sum"``).
 
     Example:
         >>> d = bce_simplification()
         >>> d.ok, str(d.result.rhs)
         (True, 'A3 - Y')
+        >>> str(bce_simplification(reduction="sum").steps[0].rhs)
+        '-Y*log(A3) - (1 - Y)*log(1 - A3)'
     """
     z = sp.Symbol("Z3", real=True)
     y = sp.Symbol("Y", real=True)
     a = sp.Symbol("A3", positive=True)
-    m = sp.Symbol("m", positive=True, integer=True)
+    m, mean = _normaliser(reduction)
     L = -(y * sp.log(a) + (1 - y) * sp.log(1 - a)) / m
     dL_da = -(y / a - (1 - y) / (1 - a)) / m
-    d = Derivation("BCE through the sigmoid (chain rule)")
-    d.add("per-entry BCE term of the mean cost", sp.Symbol("L"), L)  # a definition, marked below
+    d = Derivation("BCE through the sigmoid (chain rule)" + ("" if mean else ", sum reduction"))
+    term = "per-entry BCE term of the mean cost" if mean else "per-entry BCE term of the summed cost"
+    d.add(term, sp.Symbol("L"), L)  # a definition, marked below
     d.add("d log(u) = du / u", sp.Derivative(L, a), dL_da)
     d.add("sigmoid derivative", sp.Derivative(sigmoid(z), z), a * (1 - a))
     chained = sp.Mul(dL_da, a * (1 - a), evaluate=False)
@@ -110,7 +123,12 @@ def bce_simplification() -> Derivation:
     d.verify(equal, "sympy: the difference reduces to 0 (sigmoid in exp form where it appears)")
     d.steps[0] = Step(d.steps[0].rule, d.steps[0].lhs, d.steps[0].rhs, "definition", True)
     ok = scalar_equal(m * d.steps[-1].rhs, a - y)
-    d.steps.append(Step("m dJ/dZ3 (the article's dZ3)", sp.Symbol("dZ3"), a - y, "m times the previous line; " + _HOW, ok))
+    if mean:
+        d.steps.append(Step("m dJ/dZ3 (the article's dZ3)", sp.Symbol("dZ3"), a - y,
+                            "m times the previous line; " + _HOW, ok))
+    else:
+        d.steps.append(Step("1 dJ/dZ (the dZ convention)", sp.Symbol("dZ3"), a - y,
+                            "1 times the previous line; " + _HOW, ok))
     return d
 
 
@@ -168,13 +186,14 @@ def softmax_jacobian(q: int = _Q) -> Derivation:
     return d
 
 
-def softmax_ce_simplification(q: int = _Q) -> Derivation:
+def softmax_ce_simplification(q: int = _Q, *, reduction: str = "mean") -> Derivation:
     """The cross-entropy through the softmax collapses to ``dZ = A - Y``,
     *using* that the targets of an example sum to 1.
 
-    Per example, ``L = -(1/m) sum_i y_i log a_i``.  Through the Jacobian,
-    ``dL/dz_k = -(1/m) sum_i y_i (delta_ik - a_k) = (a_k sum_i y_i - y_k) / m``;
-    only with ``sum_i y_i = 1`` is this ``(a_k - y_k) / m``.  Checked for
+    Per example, ``L = -(1/N) sum_i y_i log a_i`` (``N = m`` for the mean
+    cost, ``1`` for the sum).  Through the Jacobian,
+    ``dL/dz_k = -(1/N) sum_i y_i (delta_ik - a_k) = (a_k sum_i y_i - y_k) / N``;
+    only with ``sum_i y_i = 1`` is this ``(a_k - y_k) / N``.  Checked for
     every k at ``q`` outputs; the last steps are checked with
     ``y_q = 1 - (y_1 + ... + y_{q-1})`` substituted.
 
@@ -185,18 +204,20 @@ def softmax_ce_simplification(q: int = _Q) -> Derivation:
     """
     zs, a, S = _softmax_parts(q)
     ys = list(sp.symbols(f"y1:{q + 1}", real=True))
-    m = sp.Symbol("m", positive=True, integer=True)
+    m, mean = _normaliser(reduction)
     L = -sp.Add(*[ys[i] * sp.log(a[i]) for i in range(q)]) / m
     lse = -sp.Add(*[ys[i] * (zs[i] - sp.log(S)) for i in range(q)]) / m
     k = 0  # shown for k = 1, checked for every k below
     jac = -sp.Add(*[ys[i] / a[i] * a[i] * (sp.KroneckerDelta(i, k) - a[k]) for i in range(q)]) / m
     collected = (a[k] * sp.Add(*ys) - ys[k]) / m
     ones = {ys[-1]: 1 - sp.Add(*ys[:-1])}
-    d = Derivation(f"cross-entropy through the softmax (q = {q}; every column of Y sums to 1)")
-    d.add("per-example CE term of the mean cost", sp.Symbol("L"), L)
+    d = Derivation(f"cross-entropy through the softmax (q = {q}; every column of Y sums to 1"
+                   + ("" if mean else "; sum reduction") + ")")
+    d.add("per-example CE term of the mean cost" if mean else "per-example CE term of the summed cost",
+          sp.Symbol("L"), L)
     d.add("log of a quotient: log a_i = z_i - log sum_j e^zj", L, lse)
-    d.add("chain rule with the softmax Jacobian", sp.Derivative(L, zs[k]), jac)
-    d.add("collect: sum_i y_i a_k - y_k", sp.Derivative(L, zs[k]), collected)
+    d.add("chain rule with the softmax Jacobian" + ("" if mean else ", N = 1"), sp.Derivative(L, zs[k]), jac)
+    d.add("collect: sum_i y_i a_k - y_k" + ("" if mean else ", N = 1"), sp.Derivative(L, zs[k]), collected)
     d.add("ASSUMPTION sum_i y_i = 1 (one-hot or label smoothing)", sp.Derivative(L, zs[k]), (a[k] - ys[k]) / m)
 
     def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
@@ -214,8 +235,12 @@ def softmax_ce_simplification(q: int = _Q) -> Derivation:
             _HOW, _HOW, f"every k = 1..{q}, with y_{q} = 1 - (y_1 + ... + y_{q - 1}) substituted: " + _HOW]
     d.steps = [Step(s.rule, s.lhs, s.rhs, how, True if how == "definition" else s.verified)
                for s, how in zip(d.steps, hows)]
-    d.steps.append(Step("m dJ/dZ (the article's convention)", sp.Symbol("dZ_k"),
-                        sp.Symbol("a_k") - sp.Symbol("y_k"), "m times the previous line", d.ok))
+    if mean:
+        d.steps.append(Step("m dJ/dZ (the article's convention)", sp.Symbol("dZ_k"),
+                            sp.Symbol("a_k") - sp.Symbol("y_k"), "m times the previous line", d.ok))
+    else:
+        d.steps.append(Step("1 dJ/dZ (the dZ convention)", sp.Symbol("dZ_k"),
+                            sp.Symbol("a_k") - sp.Symbol("y_k"), "1 times the previous line", d.ok))
     return d
 
 
@@ -318,9 +343,9 @@ def head_derivations(network: Any) -> list[Derivation]:
     if head in ("sigmoid-bce", "sigmoid-mse"):
         out.append(sigmoid_derivative())
     if head == "sigmoid-bce":
-        out.append(bce_simplification())
+        out.append(bce_simplification(reduction=reduction))
     elif head == "softmax-ce":
-        out += [softmax_jacobian(), softmax_ce_simplification()]
+        out += [softmax_jacobian(), softmax_ce_simplification(reduction=reduction)]
     else:
         out.append(mse_simplification(head=head, mse=mse, reduction=reduction))
     if getattr(network, "l2", 0):

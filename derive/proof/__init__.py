@@ -73,6 +73,8 @@ def _relevant(rule: IndexEquation, network: Any) -> bool:
         return network.head == "softmax-ce"
     if name.startswith("softmax"):
         return network.head == "softmax-ce" and f"({network.reduction})" in name
+    if name.startswith("sigmoid + BCE"):
+        return network.head == "sigmoid-bce" and f"({network.reduction})" in name
     return name == f"{network.head} ({network.mse}, {network.reduction})"
 
 
@@ -92,7 +94,7 @@ def prove_symbolic(network: Any = None) -> SymbolicProof:
     rules = index_rules()
     if network is None:
         return SymbolicProof(tuple(rules), tuple(layer_index_forms()))
-    if network.head != "sigmoid-bce":
-        rules = [r for r in rules if r.name != "sigmoid + BCE"]
+    if network.head != "sigmoid-bce" or network.reduction != "mean":
+        rules = [r for r in rules if r.name != "sigmoid + BCE"]  # the mean BCE's rule; the sum's is a head rule
     rules += [r for r in head_index_rules() if _relevant(r, network)]
     return SymbolicProof(tuple(rules), tuple(layer_index_forms(network)))

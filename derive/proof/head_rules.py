@@ -11,6 +11,8 @@ result minus the claimed rule reduces to 0.
   the proof substitutes that sum and records the residual without it.
 * the softmax Jacobian: ``d A_ik / d Z_jk = A_ik (delta_ij - A_jk)``.
 * identity + MSE and sigmoid + MSE under both conventions and reductions.
+* sigmoid + BCE under the sum reduction, ``dJ/dZ_ik = sigma(Z_ik) - Y_ik``
+  (the mean is :func:`~derive.proof.index_form.index_rules`' own rule).
 * L2: ``dR/dW_ij = r W_ij`` (r = lambda/m or lambda), ``dR/db_i = 0``.
 """
 
@@ -104,6 +106,20 @@ def _l2(convention: str) -> list[IndexEquation]:
     ]
 
 
+def _bce_sum() -> IndexEquation:
+    """sigmoid + BCE with the cost summed over the examples (N = 1)."""
+    i, k, r, c, u, w = _i, _k, _r, _c, _u, _w
+    Z, Y = sp.IndexedBase("Z"), sp.IndexedBase("Y")
+    q, m = sp.symbols("q m", integer=True, positive=True)
+    term = Y[r, c] * sp.log(sigmoid(Z[r, c])) + (1 - Y[r, c]) * sp.log(1 - sigmoid(Z[r, c]))
+    J = -sp.Sum(term, (r, 1, i + u), (c, 1, k + w))
+    claim = sigmoid(Z[i, k]) - Y[i, k]
+    ok = _zero(sp.diff(J, Z[i, k]).doit() - claim)
+    shown = -sp.Sum(term, (r, 1, q), (c, 1, m))
+    how = "sympy: diff of the summed BCE (symbolic sizes) minus the index form simplifies to 0"
+    return IndexEquation("sigmoid + BCE (sum)", _Entry(Z[i, k]), sp.Derivative(shown, Z[i, k]), claim, how, ok)
+
+
 def head_index_rules() -> list[IndexEquation]:
     """Every head and L2 rule in index form, proven for symbolic sizes.
 
@@ -112,7 +128,7 @@ def head_index_rules() -> list[IndexEquation]:
         >>> all(r.ok for r in rules), len(rules) >= 12
         (True, True)
     """
-    out: list[IndexEquation] = []
+    out: list[IndexEquation] = [_bce_sum()]
     out += _softmax_ce("mean")
     out += _softmax_ce("sum")[:1]  # the Jacobian does not depend on the reduction
     for head in ("identity-mse", "sigmoid-mse"):

@@ -50,6 +50,14 @@ NOTES: dict[str, str] = {
         r"\frac{\partial a_{i}}{\partial z_{1}}$ with $\frac{\partial L}{\partial a_{i}} = -\frac{y_{i}}{m\,a_{i}}$ "
         r"and the Jacobian above"),
     "collect: sum_i y_i a_k - y_k": r"collect: $\frac{1}{m}\left(a_{1} \sum_{i=1}^{q} y_{i} - y_{1}\right)$",
+    "per-example CE term of the summed cost": (
+        r"the terms of the cost~\eqref{eq:cost} that hold one example (one column; $q = 3$ written out), "
+        r"summed over the examples ($N = 1$)"),
+    "chain rule with the softmax Jacobian, N = 1": (
+        r"chain rule $\frac{\partial L}{\partial z_{1}} = \sum_{i=1}^{q} \frac{\partial L}{\partial a_{i}}\,"
+        r"\frac{\partial a_{i}}{\partial z_{1}}$ with $\frac{\partial L}{\partial a_{i}} = -\frac{y_{i}}{a_{i}}$ "
+        r"and the Jacobian above"),
+    "collect: sum_i y_i a_k - y_k, N = 1": r"collect: $a_{1} \sum_{i=1}^{q} y_{i} - y_{1}$",
     "ASSUMPTION sum_i y_i = 1 (one-hot or label smoothing)": (
         r"\textbf{assumption:} $\sum_{i=1}^{q} y_{i} = 1$, every column of $Y$ sums to 1 (one-hot labels, or "
         r"label smoothing); without it the collapse does not hold"),

@@ -106,6 +106,10 @@ _NOTES: dict[str, str] = {
     "e^-z/(1 + e^-z) = 1 - 1/(1 + e^-z)": r"$\frac{e^{-z}}{1 + e^{-z}} = 1 - \frac{1}{1 + e^{-z}}$",
     "name A = sigma(z)": r"name $A = \sigma(z) = \frac{1}{1 + e^{-z}}$",
     "per-entry BCE term of the mean cost": r"the term of the cost $J$ that holds this entry of $Z_3$",
+    "per-entry BCE term of the summed cost": (
+        r"the term of the cost $J$ (summed over the examples, $N = 1$) that holds this entry of $Z_3$"),
+    "1 dJ/dZ (the dZ convention)": (
+        r"$\mathrm{d}Z_3 = \frac{\partial J}{\partial Z_3}$ under the sum reduction (Section~\ref{sec:notation})"),
     "d log(u) = du / u": r"$\frac{\mathrm{d}}{\mathrm{d}u} \log u = \frac{1}{u}$, for both logarithms",
     "sigmoid derivative": r"$\sigma' = A\,(1 - A)$, Section~\ref{sec:sigmoid}",
     "chain rule: dL/dZ3 = dL/dA3 dA3/dZ3": (
@@ -121,6 +125,7 @@ _NOTES: dict[str, str] = {
 _CHECKS: dict[str, str] = {
     "substitute A = 1/(1 + e^-z)": r"checked by substituting $A = \frac{1}{1 + e^{-z}}$ back",
     "m times the previous line": r"$m$ times the line before",
+    "1 times the previous line": r"the line before",
     "sympy: lhs - rhs, in exp form, simplifies to 0": (
         r"sympy simplifies the difference of the two sides, written with $\exp$, to $0$"),
     "sympy: the difference reduces to 0 (sigmoid in exp form where it appears)": (
@@ -162,6 +167,8 @@ def render_derivation(d: Derivation) -> str:
             m = sp.Symbol("m", positive=True, integer=True)
             if sp.expand(step.rhs + bce_terms(y, a) / m) == 0:
                 rhs = cost_tex(y, a)
+            elif sp.expand(step.rhs + bce_terms(y, a)) == 0:  # the sum reduction: N = 1
+                rhs = f"-\\left[{tex(bce_terms(y, a))}\\right]"
         rhs = (_product(rhs) or _scaled_sum(rhs) or rhs) if not isinstance(rhs, str) else rhs
         cont = bool(seen) and any(lhs == s for s in seen)
         rows.append(("" if cont else lhs_tex, rhs, f"[{k}]"))

@@ -13,6 +13,7 @@ import pytest
 from derive.proof import head_index_rules
 
 GOLDEN = [
+    ('sigmoid + BCE (sum)', '_Entry(Z[i, k])', 'Derivative(-Sum((1 - Y[r, c])*log(1 - sigmoid(Z[r, c])) + log(sigmoid(Z[r, c]))*Y[r, c], (r, 1, q), (c, 1, m)), Z[i, k])', 'sigmoid(Z[i, k]) - Y[i, k]', 'sympy: diff of the summed BCE (symbolic sizes) minus the index form simplifies to 0', True),
     ('softmax + CE (mean)', 'm*_Entry(Z[i, k])', '-Sum(log(exp(Z[r, c])/Sum(exp(Z[s, c]), (s, 1, q)))*Y[r, c], (r, 1, q), (c, 1, m))/m', 'exp(Z[i, k])/Sum(exp(Z[s, k]), (s, 1, q)) - Y[i, k]', 'sympy: N times the diff of the cost (symbolic sizes, KroneckerDelta summed out) minus the index form reduces to 0, with sum_r Y_rk = 1 substituted; without it the residual is (Sum(Y[r, k], (r, 1, q)) - 1)*exp(Z[i, k])/Sum(exp(Z[s, k]), (s, 1, q))', True),
     ('softmax Jacobian', 'Derivative(A_ik, Z_jk)', 'None', 'A_ik*(-A_jk + KroneckerDelta(i, j))', 'sympy: diff of e^Z_ik / sum_s e^Z_sk (symbolic size) minus the index form is 0', True),
     ('softmax + CE (sum)', '_Entry(Z[i, k])', '-Sum(log(exp(Z[r, c])/Sum(exp(Z[s, c]), (s, 1, q)))*Y[r, c], (r, 1, q), (c, 1, m))', 'exp(Z[i, k])/Sum(exp(Z[s, k]), (s, 1, q)) - Y[i, k]', 'sympy: N times the diff of the cost (symbolic sizes, KroneckerDelta summed out) minus the index form reduces to 0, with sum_r Y_rk = 1 substituted; without it the residual is (Sum(Y[r, k], (r, 1, q)) - 1)*exp(Z[i, k])/Sum(exp(Z[s, k]), (s, 1, q))', True),
@@ -47,3 +48,20 @@ def test_softmax_rule_needs_its_assumption(rules):
     softmax = [r for r in rules if r.name.startswith("softmax + CE")]
     assert len(softmax) == 2 and all(r.ok for r in softmax)
     assert all("without it the residual is (Sum(Y[r, k], (r, 1, q)) - 1)" in r.check for r in softmax)
+
+
+def test_bce_sum_rule_is_the_summed_cost_and_a_mean_claim_fails():
+    """Negative control for the sum-reduction BCE rule: the same differentiation of the
+    *summed* cost against the mean rule's right side (divided by m) does not reduce to 0."""
+    import sympy as sp
+
+    from derive.activations import sigmoid
+    from derive.proof.index_form import _zero
+
+    i, k, r, c = sp.symbols("i k r c", integer=True, positive=True)
+    u, w = sp.symbols("u w", integer=True, nonnegative=True)
+    Z, Y = sp.IndexedBase("Z"), sp.IndexedBase("Y")
+    term = Y[r, c] * sp.log(sigmoid(Z[r, c])) + (1 - Y[r, c]) * sp.log(1 - sigmoid(Z[r, c]))
+    derived = sp.diff(-sp.Sum(term, (r, 1, i + u), (c, 1, k + w)), Z[i, k]).doit()
+    assert _zero(derived - (sigmoid(Z[i, k]) - Y[i, k]))
+    assert not _zero(derived - (sigmoid(Z[i, k]) - Y[i, k]) / (k + w))

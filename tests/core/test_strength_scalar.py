@@ -169,3 +169,24 @@ def test_head_derivations_take_any_object_with_a_head():
     assert titles == ["identity-mse: squared error, convention half, reduction mean"]
     assert [d.title for d in scalar.head_derivations(SimpleNamespace())] == [
         "sigmoid derivative (quotient rule)", "BCE through the sigmoid (chain rule)"]
+
+
+@pytest.mark.parametrize("fn", [scalar.bce_simplification, scalar.softmax_ce_simplification])
+def test_head_derivations_follow_the_reduction(fn):
+    import sympy as sp
+
+    mean, summed = fn(), fn(reduction="sum")
+    assert mean.ok and summed.ok
+    m = sp.Symbol("m", positive=True, integer=True)
+    assert not any(m in getattr(s.rhs, "free_symbols", set()) for s in summed.steps)  # no 1/m anywhere
+    assert any(m in getattr(s.rhs, "free_symbols", set()) for s in mean.steps)
+    assert summed.steps[-1].rule == "1 dJ/dZ (the dZ convention)" and summed.steps[-1].verified
+    assert str(summed.result.rhs) == str(mean.result.rhs)  # dZ = A - Y either way
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        fn(reduction="average")
+
+
+def test_head_derivations_use_the_network_reduction():
+    net = numeric.Network(widths=(3, 2, 1), activations=("tanh",), head="sigmoid-bce", reduction="sum")
+    bce = [d for d in scalar.head_derivations(net) if d.title.startswith("BCE")][0]
+    assert bce.title.endswith("sum reduction") and bce.steps[0].rule == "per-entry BCE term of the summed cost"

@@ -237,3 +237,23 @@ def test_softmax_report_builds_a_clean_pdf(tmp_path):
                   "Layer 1: hidden", "Level 1: exact at concrete shapes"):
         assert title in text
     assert "Errata" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("head", ["sigmoid-bce", "softmax-ce"])
+def test_sum_reduction_report_derives_the_summed_cost(head):
+    """Under reduction=sum the head's derivation starts from the summed cost and ends with
+    dZ = dJ/dZ (N = 1); the mean report's "m times" and 1/m appear nowhere in it."""
+    widths = (4, 3, 2) if head == "softmax-ce" else (4, 3, 1)
+    net = numeric.Network(widths=widths, activations=("tanh",), head=head, reduction="sum")
+    report = collect_general(net, proof_shapes=[(2, 3, 2, 2)], numeric_shapes=[(4, 3, 2, 3)])
+    assert report.ok, report.failures()
+    tex = render_general(report)
+    head_part = tex[tex.index("\\section{The head"):] if "\\section{The head" in tex else tex
+    assert "$N = 1$" in tex and "m$ times the line before" not in tex
+    if head == "sigmoid-bce":
+        assert "\\paragraph{sigmoid + BCE (sum).}" in tex and "\\paragraph{sigmoid + BCE.}" not in tex
+        assert "summed over the examples, $N = 1$) that holds this entry" in head_part
+    else:
+        assert "\\paragraph{softmax + CE (sum).}" in tex
+        assert r"-\frac{y_{i}}{a_{i}}" in tex and r"-\frac{y_{i}}{m\,a_{i}}" not in tex
