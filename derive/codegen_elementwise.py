@@ -306,6 +306,8 @@ def _allocate(ops: Sequence[_Op], first: int) -> tuple[int, int]:
                 count[o.out.kind] += 1
             if last.get(id(o.out), -1) <= i and o.out.slot not in pool:
                 pool.append(o.out.slot)  # never read (a dead value): free at once
+        elif o.out.dest is None and last.get(id(o.out)) == i and o.out.slot not in free[o.out.kind]:
+            free[o.out.kind].append(o.out.slot)  # an update that is the value's last read: dead after it
     del first
     return count["f"], count["b"]
 

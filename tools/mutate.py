@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python tools/mutate.py --area numeric --sample 200 --seed 1
     python tools/mutate.py --area core --sample 200 --seed 1 --write-results
     python tools/mutate.py --area numeric --list            # count mutants per file
+    python tools/mutate.py --area codegen --sample 80 --seed 1   # the generated-code builder
     python tools/mutate.py --only 'numeric/activations.py:140:8:Add->Sub'
 
 How it works:
@@ -109,6 +110,13 @@ AREAS: dict[str, dict[str, Any]] = {
                                  "tests/core/test_proof.py"),
         },
         "extra": _CORE_DESELECT,
+    },
+    "codegen": {
+        "files": ("derive/codegen.py", "derive/codegen_inplace.py", "derive/codegen_elementwise.py",
+                  "derive/codegen_plan.py"),
+        "tests": ("tests/core/test_strength_codegen.py", "tests/core/test_codegen.py"),
+        "per_file": {},
+        "extra": (),
     },
 }
 
@@ -474,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs != 1:
         ap.error("--jobs: only 1 job is supported")
     if args.only:
-        args.area = args.only[0].split(":")[0].startswith("numeric") and "numeric" or "core"
+        first = args.only[0].split(":")[0]
+        args.area = ("numeric" if first.startswith("numeric") else
+                     "codegen" if first.startswith("derive/codegen") else "core")
     area = AREAS[args.area]
 
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
