@@ -101,10 +101,10 @@ def _blocks(rows: int, cols: int, work: Any) -> None:
     """:func:`numeric._blocks.row_blocks` (which shares the rows among the
     threads), each of its blocks cut again into runs of about
     :data:`SUB_BLOCK` elements."""
-    if rows * cols <= SUB_BLOCK:  # one block: no scheduling at all
+    if rows * cols <= SUB_BLOCK:  # one block (and every empty matrix): no scheduling at all
         work(slice(0, rows))
         return
-    step = max(1, SUB_BLOCK // max(cols, 1))
+    step = max(1, SUB_BLOCK // cols)  # cols >= 1 here
 
     def run(rs: slice) -> None:
         for i in range(rs.start, rs.stop, step):

@@ -189,3 +189,16 @@ def test_the_article_path_checks_its_inputs() -> None:
 def test_a_kernel_of_another_symbol_is_refused_with_its_name() -> None:
     with pytest.raises(InputError, match=r"the activation f depends on symbols other than z: \['t', 'z'\]"):
         _kernel("f", z + sp.Symbol("t"), {0, 1})
+
+
+@pytest.mark.parametrize(("power", "calls"), [
+    (2, ["square"]), (sp.Rational(1, 2), ["sqrt"]), (-1, ["divide"]), (-2, ["square", "divide"]),
+    (-sp.Rational(1, 2), ["sqrt", "divide"]), (3, ["square", "multiply"]), (5, ["power"]),
+])
+def test_small_powers_are_products_not_power_calls(power, calls) -> None:
+    """x**n for the common n is written with square/sqrt/divide (exact to a rounding error,
+    several times cheaper than numpy.power); other exponents keep numpy.power."""
+    x = sp.Symbol("x")
+    block = emit_block([(sp.Pow(x + 1, power), "out_")], {x: "x_"}, {})
+    used = [line.split("(")[0].removeprefix("numpy.") for line in block.lines]
+    assert used == ["add", *calls], block.lines
