@@ -36,16 +36,11 @@ def overwritable(
     that stays in cache, saves a whole matrix that would be cold after the
     matrix products (5 to 10 % of the pass, measured at m = 1024).
     """
-    reads: dict[str, int] = {}
+    read: set[str] = set()  # matrices read by a step other than the one that makes them
     for p in passes:
-        for step in p.steps:  # reads of a matrix by steps other than the one that makes it
-            for sym in step.expr.free_symbols - {sp.Symbol(step.target)}:
-                reads[str(sym)] = reads.get(str(sym), 0) + 1
-            for _, a, b, _ in step.leaders:
-                for operand in (a, b):
-                    if operand:
-                        base = operand.split(".")[0]
-                        reads[base] = reads.get(base, 0) + 1
+        for step in p.steps:
+            read |= {str(sym) for sym in step.expr.free_symbols - {sp.Symbol(step.target)}}
+            read |= {operand.split(".")[0] for _, a, b, _ in step.leaders for operand in (a, b) if operand}
     users: dict[str, int] = {}
     for _, arg in applies:
         users[arg] = users.get(arg, 0) + 1
@@ -53,7 +48,7 @@ def overwritable(
                        if s.target not in grads and s.kind in ("lead", "ew")}
     return {arg for (fn, arg), orders in applies.items()
             if 0 in orders and users[arg] == 1 and arg in scratch_targets
-            and reads.get(arg, 0) == 0 and arg not in alias.values() and arg not in alias}
+            and arg not in read and arg not in alias.values() and arg not in alias}
 
 
 def value_over_z(kernel_lines: list[str]) -> bool:
