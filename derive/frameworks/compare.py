@@ -1,4 +1,4 @@
-"""Framework-independent checking: the input grid, the tolerances, grading and diagnosis.
+"""Framework-independent checking: running the checks, and the diagnosis of each difference.
 
 A framework module (:mod:`~derive.frameworks.torch_check`,
 :mod:`~derive.frameworks.jax_check`) supplies a :class:`Runner`: forward,
@@ -7,27 +7,7 @@ structural checks (broadcasting, in-place).  :func:`run_checks` runs them on
 each dtype's grid and turns every difference from the truth
 (:mod:`~derive.frameworks.reference`) into a named :class:`Finding`.
 
-Tolerances (why they look like this): the input ``x`` is exact, but any
-floating-point formula for ``f`` rounds ``x``-derived intermediates, which moves
-the result by about ``eps |x f'(x)|`` besides the ``eps |f(x)|`` of rounding
-the result itself.  So a value ``v`` of order-k derivative is accepted when
-``|v - truth| <= rtol (|f^(k)| + |x f^(k+1)|) + floor`` with ``rtol = 64 eps``
-of the dtype (1.4e-14 for float64, 7.6e-6 for float32) and ``floor`` the
-smallest normal number (results below it may be flushed to zero, as XLA does).
-A larger error that is still below ``1024 rtol`` times the size of the O(1)
-terms a formula combines (``max(1, |f|, |x f'|)``, times the upstream
-gradient: rounding of those terms, amplified by the formula), or below about
-``sqrt(eps)`` relative, is a rounding loss from cancellation or an
-approximation: a WARNING (numerically unstable, not wrong).  Anything beyond,
-or NaN/inf where the truth is finite, is a FAIL, except for
-``|x| > sqrt(largest float)``, where ``x*x`` overflows in any formula: there a
-wrong or non-finite value is an overflow WARNING.  A wrong
-formula (sign, factor, side, output for input) is off by O(1) at ordinary
-inputs, far beyond every one of these bounds.
-
-Subnormal inputs next to a kink at 0 may be flushed to zero by the platform
-(XLA on CPU does): a value equal to one of the legitimate derivatives at 0 is
-accepted there, with a note.
+The grid and the tolerances are :mod:`~derive.frameworks.grading`.
 """
 
 from __future__ import annotations
@@ -38,21 +18,22 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from derive.frameworks.grading import (
+    ROUNDING,
+    Graded,
+    close,
+    default_tolerances,
+    grade,
+    grid,
+    near_breaks,
+    ordinary,
+    pick,
+)
 from derive.frameworks.limit import DEFAULT_CALL_LIMIT, CallTimeout, Limited
 from derive.frameworks.reference import Truth, values
 from derive.frameworks.report import Finding, FrameworkReport, fmt
 
 __all__ = ["Runner", "UserError", "run_checks", "grid", "default_tolerances"]
-
-_EPS_FACTOR = 64.0
-# Relative error still counted as accuracy loss (WARNING), not a wrong formula: about
-# the square root of eps.  A wrong formula (sign, factor, side, constant) is off by far
-# more; an approximation such as torch's softplus threshold (x > 20 -> x) by less.
-_APPROX = {"float64": 2.0**-30, "float32": 2.0**-14}
-# Rounding of O(1) terms, amplified by the formula (terms like x**3 tanh'(u) in a
-# second derivative), stays below 1024 tolerances of the unit scale: a WARNING.
-_ROUNDING = 1024.0
-
 
 class UserError(Exception):
     """The user's function raised (or returned something unusable); the text says what."""
@@ -77,126 +58,6 @@ class Runner(Protocol):
 
     def structure(self, xs: np.ndarray, g: np.ndarray, want_y: np.ndarray, want_gx: np.ndarray,
                   close: Callable[..., np.ndarray], want_ones: np.ndarray) -> list[Finding]: ...
-
-
-def default_tolerances(dtype: str) -> tuple[float, float]:
-    """``(rtol, floor)`` for a dtype: 64 eps and the smallest normal number."""
-    fi = np.finfo(np.dtype(dtype))
-    return _EPS_FACTOR * float(fi.eps), float(fi.tiny)
-
-
-# ---------------------------------------------------------------- the grid
-
-def _nice(dtype: str) -> list[float]:
-    fi = np.finfo(np.dtype(dtype))
-    sub = float(np.nextafter(np.array(0, dtype=dtype), np.array(1, dtype=dtype)))
-    small = [sub, float(fi.tiny), 2.0**-100, 2.0**-30, 2.0**-12]
-    if dtype == "float64":
-        small = [sub, float(fi.tiny), 2.0**-700, 2.0**-300] + small[2:]
-    moderate = [0.125, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 100.0,
-                200.0, 500.0, 745.0, 1000.0, 1e4]
-    huge = [2.0**64, 2.0**100, float(fi.max)]
-    if dtype == "float64":
-        huge = [2.0**64, 2.0**127, 2.0**300, 2.0**700, float(fi.max)]
-    pos = small + moderate + huge
-    return [0.0, -0.0] + [s * v for v in pos for s in (1.0, -1.0)]
-
-
-def grid(dtype: str, truth: Truth, seed: int) -> tuple[np.ndarray, set[float]]:
-    """The inputs for one dtype and the set of "nice" (fixed-grid) values among them.
-
-    The whole float range (zeros of both signs, subnormals, the smallest
-    normal, tiny, moderate, huge, the largest float), 16 seeded moderate
-    points on a 2^-8 lattice (exact in float32 and float64, so both dtypes
-    share reference values), and each kink with its neighbours (1 ulp,
-    2^-20 and 2^-10 away, relative).
-    """
-    nice = _nice(dtype)
-    rng = np.random.default_rng(seed)
-    core = [float(np.round(v * 256) / 256) for v in rng.uniform(-6.0, 6.0, 16)]
-    near: list[float] = []
-    dt = np.dtype(dtype)
-    for b in truth.breaks:
-        c = float(np.array(b, dtype=dt))
-        if not math.isfinite(c):
-            continue
-        scale = max(1.0, abs(c))
-        near += [c, float(np.nextafter(dt.type(c), dt.type(np.inf))), float(np.nextafter(dt.type(c), dt.type(-np.inf)))]
-        near += [c + s * scale * 2.0**-k for k in (20, 10) for s in (1.0, -1.0)]
-    seen: set[tuple[float, bool]] = set()
-    pts: list[float] = []
-    for v in nice + core + near:
-        v = float(np.array(v, dtype=dt))
-        key = (v, math.copysign(1.0, v) < 0)
-        if math.isfinite(v) and key not in seen:
-            seen.add(key)
-            pts.append(v)
-    pts.sort(key=lambda v: (v, math.copysign(1.0, v)))
-    return np.array(pts, dtype=dt), {float(np.array(v, dtype=dt)) for v in nice}
-
-
-# ---------------------------------------------------------------- grading
-
-@dataclass
-class _Graded:
-    ok: np.ndarray
-    warn: np.ndarray
-    fail: np.ndarray
-    valid: np.ndarray
-
-
-def _grade(got: np.ndarray, want: np.ndarray, cond: np.ndarray, unit: np.ndarray, dtype: str,
-           rtol: float, floor: float, xs: Any = 0.0) -> _Graded:
-    """Per point: within tolerance, rounding loss (WARNING), or wrong (FAIL); ``valid``: truth defined."""
-    got = np.asarray(got, dtype=np.float64)
-    big = float(np.finfo(np.dtype(dtype)).max)
-    want = np.where(np.abs(want) > big, np.sign(want) * np.inf, want)
-    valid = ~np.isnan(want)
-    with np.errstate(all="ignore"):
-        err = np.abs(got - want)
-        cond = np.nan_to_num(np.abs(cond), nan=0.0)
-        tight = rtol * (np.abs(np.where(np.isfinite(want), want, 0.0)) + cond) + floor
-        size = np.abs(np.where(np.isfinite(want), want, 0.0))
-        loose = np.maximum(_ROUNDING * rtol * np.maximum(np.maximum(np.abs(unit), size), cond),
-                           _APPROX[dtype] * (size + cond)) + floor
-        inf_ok = np.isinf(want) & (got == want)
-        fin = np.isfinite(want) & np.isfinite(got)
-        ok = inf_ok | (fin & (err <= tight))
-        warn = fin & ~ok & (err <= loose)
-        # beyond sqrt(max), x*x and the like overflow in any formula: a loss, not a wrong formula
-        huge = np.isfinite(want) & (np.abs(xs) > math.sqrt(big))
-        warn |= huge & ~ok
-    fail = valid & ~ok & ~warn
-    return _Graded(ok & valid, warn & valid, fail, valid)
-
-
-def _close(got: Any, want: Any, cond: Any, unit: Any, dtype: str, rtol: float, floor: float) -> np.ndarray:
-    """True where ``got`` is acceptable (ok or rounding loss) against ``want``."""
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    cond, unit = np.broadcast_to(np.asarray(cond, np.float64), want.shape), np.broadcast_to(np.asarray(unit, np.float64), want.shape)
-    g = _grade(got, want, cond, unit, dtype, rtol, floor)
-    return g.ok | g.warn
-
-
-def _pick(idx: np.ndarray, xs: np.ndarray, nice: set[float]) -> int:
-    """The counterexample: an ordinary, fixed-grid input of smallest size if there is one."""
-    def key(i: int) -> tuple[Any, ...]:
-        x = float(xs[i])
-        return (not (2.0**-4 <= abs(x) <= 16.0), x not in nice, abs(x), x < 0)
-    return min((int(i) for i in idx), key=key)
-
-
-def _ordinary(xs: np.ndarray) -> np.ndarray:
-    a = np.abs(xs.astype(np.float64))
-    return (a >= 2.0**-10) & (a <= 2.0**10)
-
-
-def _near(xs: np.ndarray, breaks: Sequence[float], rel: float = 2.0**-9) -> np.ndarray:
-    x = xs.astype(np.float64)
-    out = np.zeros(x.shape, bool)
-    for b in breaks:
-        out |= np.abs(x - b) <= rel * max(1.0, abs(b))
-    return out
 
 
 def _short(exc: BaseException) -> str:
@@ -261,23 +122,23 @@ def _check_forward(ctx: _Ctx) -> np.ndarray | None:
     f0, f1 = _t(ctx, 0), _t(ctx, 1)
     x64 = xs.astype(np.float64)
     with np.errstate(all="ignore"):
-        gr = _grade(out, f0, x64 * f1, np.ones_like(f0), ctx.dtype, ctx.rtol, ctx.floor, x64)
+        gr = grade(out, f0, x64 * f1, np.ones_like(f0), ctx.dtype, ctx.rtol, ctx.floor, x64)
     _report_points(ctx, "forward", gr, out, f0, None, "wrong value: forward differs from f(x)",
                    "accuracy loss in forward (a cancellation in the formula; mathematically right)")
     return out
 
 
-def _report_points(ctx: _Ctx, piece: str, gr: _Graded, got: np.ndarray, want: np.ndarray, g: np.ndarray | None,
+def _report_points(ctx: _Ctx, piece: str, gr: Graded, got: np.ndarray, want: np.ndarray, g: np.ndarray | None,
                    fail_msg: str, warn_msg: str, warn_piece: str = "") -> None:
     total = int(gr.valid.sum())
     for mask, sev, msg in ((gr.fail, "FAIL", fail_msg), (gr.warn, "WARNING", warn_msg)):
         piece = warn_piece or piece if sev == "WARNING" else piece
         idx = np.flatnonzero(mask)
         if idx.size:
-            i = _pick(idx, ctx.xs, ctx.nice)
+            i = pick(idx, ctx.xs, ctx.nice)
             big = math.sqrt(float(np.finfo(ctx.xs.dtype).max))
-            if sev == "WARNING" and abs(float(ctx.xs[i])) > big and not _close(got[i], want[i], 0.0, 1.0, ctx.dtype,
-                                                                               ctx.rtol * _ROUNDING, ctx.floor):
+            if sev == "WARNING" and abs(float(ctx.xs[i])) > big and not close(got[i], want[i], 0.0, 1.0, ctx.dtype,
+                                                                               ctx.rtol * ROUNDING, ctx.floor):
                 msg = (f"overflow: {piece} gives {fmt(float(got[i]))} where the truth is {fmt(float(want[i]))}, "
                        "for |x| beyond sqrt(largest float) (an intermediate such as x*x overflows)")
             elif sev == "WARNING":
@@ -290,7 +151,7 @@ def _report_points(ctx: _Ctx, piece: str, gr: _Graded, got: np.ndarray, want: np
 def _diagnose(ctx: _Ctx, gx: np.ndarray, g: np.ndarray, bad: np.ndarray) -> tuple[str, str]:
     """Name the backward bug from the failing ordinary points: (piece, message)."""
     xs = ctx.xs
-    sel = bad & _ordinary(xs) & ~_near(xs, ctx.truth.breaks)
+    sel = bad & ordinary(xs) & ~near_breaks(xs, ctx.truth.breaks)
     if sel.sum() < 3:  # too few points to tell one bug from another
         return "", ""
     with np.errstate(all="ignore"):
@@ -303,7 +164,7 @@ def _hypotheses(ctx: _Ctx, gx: np.ndarray, g: np.ndarray, sel: np.ndarray) -> tu
     f1, f2 = _t(ctx, 1), _t(ctx, 2)
 
     def fits(want: np.ndarray, cond: np.ndarray, unit: np.ndarray, got: np.ndarray = gx) -> bool:
-        return bool(_close(got[sel], want[sel], cond[sel], unit[sel], dt, ctx.rtol, ctx.floor).all())
+        return bool(close(got[sel], want[sel], cond[sel], unit[sel], dt, ctx.rtol, ctx.floor).all())
 
     one = np.ones_like(f1)
     if fits(f1, x64 * f2, one):
@@ -352,13 +213,13 @@ def _check_backward(ctx: _Ctx, g: np.ndarray) -> np.ndarray | None:
     g64 = g.astype(np.float64)
     x64 = xs.astype(np.float64)
     want = g64 * f1
-    gr = _grade(out, want, g64 * x64 * f2, g64, ctx.dtype, ctx.rtol, ctx.floor, x64)
+    gr = grade(out, want, g64 * x64 * f2, g64, ctx.dtype, ctx.rtol, ctx.floor, x64)
     at_kink = np.zeros(xs.shape, bool)
     for k in ctx.truth.kinks:
         at_kink |= x64 == k.at
-    gr = _Graded(gr.ok & ~at_kink, gr.warn & ~at_kink, gr.fail & ~at_kink, gr.valid & ~at_kink)
+    gr = Graded(gr.ok & ~at_kink, gr.warn & ~at_kink, gr.fail & ~at_kink, gr.valid & ~at_kink)
     gr = _flushed(ctx, gr, np.asarray(out, np.float64), g64)
-    near = _near(xs, ctx.truth.breaks)
+    near = near_breaks(xs, ctx.truth.breaks)
     far_fail = gr.fail & ~near
     piece, msg = _diagnose(ctx, np.asarray(out, np.float64), g64, gr.fail)
     if not far_fail.any() and gr.fail.any():
@@ -372,7 +233,7 @@ def _check_backward(ctx: _Ctx, g: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def _flushed(ctx: _Ctx, gr: _Graded, gx: np.ndarray, g: np.ndarray) -> _Graded:
+def _flushed(ctx: _Ctx, gr: Graded, gx: np.ndarray, g: np.ndarray) -> Graded:
     """Accept, with a note, a subnormal input treated as 0 next to a kink at 0 (flush-to-zero)."""
     kink0 = [k for k in ctx.truth.kinks if k.at == 0.0]
     if not kink0:
@@ -381,7 +242,7 @@ def _flushed(ctx: _Ctx, gr: _Graded, gx: np.ndarray, g: np.ndarray) -> _Graded:
     sub = (ctx.xs != 0) & (np.abs(ctx.xs) < np.finfo(ctx.xs.dtype).tiny)
     legit = np.zeros(ctx.xs.shape, bool)
     for d in {k.left, k.right, k.convention}:
-        legit |= _close(gx, g * d, 0.0, g, ctx.dtype, ctx.rtol, ctx.floor)
+        legit |= close(gx, g * d, 0.0, g, ctx.dtype, ctx.rtol, ctx.floor)
     flushed = gr.fail & sub & legit
     if not flushed.any():
         return gr
@@ -389,7 +250,7 @@ def _flushed(ctx: _Ctx, gr: _Graded, gx: np.ndarray, g: np.ndarray) -> _Graded:
     ctx.add("note", "kink convention", "a subnormal input next to the kink at z = 0 is treated as 0 (the platform "
             "flushes subnormals to zero); its derivative is one of those at the kink, accepted", i,
             got=gx[i], g=g[i], count=int(flushed.sum()), total=int(sub.sum()))
-    return _Graded(gr.ok | flushed, gr.warn, gr.fail & ~flushed, gr.valid)
+    return Graded(gr.ok | flushed, gr.warn, gr.fail & ~flushed, gr.valid)
 
 
 def _check_kinks(ctx: _Ctx, gx: np.ndarray, g: np.ndarray) -> None:
@@ -407,7 +268,7 @@ def _check_kinks(ctx: _Ctx, gx: np.ndarray, g: np.ndarray) -> None:
             continue
 
         def same(a: float) -> bool:
-            return bool(_close(d, a, 0.0, 1.0, ctx.dtype, ctx.rtol, ctx.floor))
+            return bool(close(d, a, 0.0, 1.0, ctx.dtype, ctx.rtol, ctx.floor))
 
         if not math.isfinite(d):
             ctx.add("FAIL", "kink", f"the derivative at the kink z = {k.at:g} is {d}; the one-sided derivatives are "
@@ -454,9 +315,9 @@ def _check_second(ctx: _Ctx, g: np.ndarray, v: np.ndarray) -> None:
     gv = g.astype(np.float64) * v.astype(np.float64)
     f2, f3 = _t(ctx, 2), _t(ctx, 3)
     want = gv * f2
-    gr = _grade(out, want, gv * x64 * f3, gv, ctx.dtype, ctx.rtol, ctx.floor, x64)
-    keep = ~_near(xs, ctx.truth.breaks)
-    gr = _Graded(gr.ok & keep, gr.warn & keep, gr.fail & keep, gr.valid & keep)
+    gr = grade(out, want, gv * x64 * f3, gv, ctx.dtype, ctx.rtol, ctx.floor, x64)
+    keep = ~near_breaks(xs, ctx.truth.breaks)
+    gr = Graded(gr.ok & keep, gr.warn & keep, gr.fail & keep, gr.valid & keep)
     _report_points(ctx, "second derivative", gr, out, want, gv,
                    "wrong second derivative (double backward) against f''(x) from sympy",
                    "accuracy loss in the second derivative")
@@ -514,7 +375,7 @@ def _check_dtype(ctx: _Ctx, g: np.ndarray, v: np.ndarray, r: float, floor: float
         want_ones = want_gx / g
     try:
         found = ctx.runner.structure(xs, g, want_y, want_gx,
-                                     lambda got, want, unit: _close(got, want, 0.0, unit, dtype, r * 4, floor),
+                                     lambda got, want, unit: close(got, want, 0.0, unit, dtype, r * 4, floor),
                                      want_ones)
     except (Exception, SystemExit) as exc:  # a structural probe itself broke on the user's code
         found = [Finding("FAIL", "call", dtype, f"the broadcasting/in-place probes raised {_short(exc)}")]
