@@ -44,7 +44,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "backprop_check"))  # bug_catalog.py
 
 import numeric  # noqa: E402
 from numeric.compare import draw_problem  # noqa: E402
@@ -173,7 +173,7 @@ def catalog_tools(P: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
     import derive
 
     tools: dict[str, Tool] = {
-        "derive.backprop_check.check": lambda bw: derive.backprop_check.check(bw, f=F, g=G).ok,
+        "derive.check_backprop": lambda bw: derive.check_backprop(bw, f=F, g=G).ok,
         "directional_check (central, 2 directions)": lambda bw: directional_check(P, X, Y, F, G, grads=bw).ok,
         "check_gradients (central, every entry)": lambda bw: check_gradients(P, X, Y, F, G, grads=bw).ok,
     }
