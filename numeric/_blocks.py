@@ -4,9 +4,11 @@ The backward pass applies several elementwise operations to each (n, m)
 matrix.  Done one whole-array pass at a time, each pass streams the matrix
 through memory and runs on one core.  Here the rows are cut into blocks of
 about :data:`BLOCK` elements (256 KiB of float64, which stays in cache
-through a whole chain of operations), and the blocks are shared among the
-threads: NumPy releases the GIL inside its loops, so the threads run in
-parallel, as the BLAS threads do for the matrix products.
+through a whole chain of operations), and for large matrices (from
+:data:`THREADED` elements) the blocks are shared among the threads: NumPy
+releases the GIL inside its loops, so the threads can run in parallel, as
+the BLAS threads do for the matrix products.  Each block's arithmetic is the
+same whatever the thread count, so the results are too.
 """
 
 from __future__ import annotations
