@@ -24,6 +24,7 @@ three layers.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,11 @@ class SymbolicNetwork:
     l2_convention: str = "lambda/2m"
 
     def __post_init__(self) -> None:
+        # the names become sympy symbols and, in generated code, Python names: identifiers only
+        for kind, names in (("width", self.widths), ("activation", self.activations)):
+            for name in names:
+                if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+                    raise ValueError(f"a {kind} name must be a Python identifier such as 'n' or 'f', got {name!r}")
         if len(self.widths) < 2:
             raise ValueError("a network needs an input width and an output width")
         if len(self.activations) != len(self.widths) - 2:

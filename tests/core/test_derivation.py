@@ -86,3 +86,16 @@ def test_any_depth_gives_a_chain_of_rules():
     assert names[0] == "dZ4" and names[-1] == "db1" and "dZ2" in names
     with pytest.raises(ValueError, match="hidden layers need as many activations"):
         SymbolicNetwork(("d", "n", "q"), ("f", "g"))
+
+
+@pytest.mark.parametrize("widths, acts", [
+    (("d", "n\n    import os", "q"), ("f",)),  # a name that would be a line of the generated code
+    (("d", "n=print(1) or 3;x", "q"), ("f",)),
+    (("d", "n", "q"), ("f(z) or __import__('os')",)),
+    (("d", "lambda", "q"), ("f",)),  # a keyword
+    (("d", 3, "q"), ("f",)),
+], ids=["newline", "statement", "call", "keyword", "not text"])
+def test_symbolic_names_must_be_identifiers(widths, acts):
+    """Width and activation names reach sympy and the source that derive.codegen compiles."""
+    with pytest.raises(ValueError, match="must be a Python identifier"):
+        SymbolicNetwork(widths, acts)
