@@ -22,10 +22,20 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from derive.report.general import GeneralReport
 from derive.report.head_tex import render_steps
-from derive.report.latex import render_activation_section, render_chain, render_derivation, render_index
+from derive.report.latex import (
+    render_activation_section,
+    render_chain,
+    render_derivation,
+    render_index,
+)
 from derive.report.layout import align, caption_table, document
+from derive.report.sections import _mark, _t
 from derive.report.texprint import Grad, function_tex, tex, tex_shape
-from derive.report.verification_tex import _mark, _t, errata_section, figures_section, verification_section
+from derive.report.verification_tex import (
+    errata_section,
+    figures_section,
+    verification_section,
+)
 
 __all__ = ["render_general", "cost_text", "GENERAL_TAGS"]
 

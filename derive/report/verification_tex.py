@@ -8,30 +8,15 @@ Numbers printed are exact (widths, counts, seeds, tolerances) or pass marks.
 
 from __future__ import annotations
 
-from sympy.matrices.expressions import MatrixSymbol
-
 from derive.proof.index_form import INDEX_CHECK_SHAPE
-from derive.report.escape import latex_escape
 from derive.report.general import GeneralReport
 from derive.report.layout import caption_table, sci
 from derive.report.plots import activation_panels, figure
-from derive.report.sections import render_erratum
+from derive.report.sections import _g, _mark, _t, render_erratum
 from derive.report.texprint import function_tex, tex
 from derive.verify import TOLERANCES
 
 __all__ = ["verification_section", "errata_section", "figures_section"]
-
-
-def _t(text: str) -> str:
-    return latex_escape(text)
-
-
-def _mark(ok: bool | None) -> str:
-    return r"\ok{}" if ok else r"\failed{}"
-
-
-def _g(name: str) -> str:
-    return tex(MatrixSymbol(name, 1, 1))
 
 
 def _shape_names(report: GeneralReport) -> str:
