@@ -90,7 +90,9 @@ def section_checking(opts: argparse.Namespace) -> str:
     size = sum(v.size for v in P.values())
     backward = gcc.correct_backward()
     # check_backprop calls the backward in a forked child (its sandbox): count the calls in a file
-    tally = Path(tempfile.mkstemp(prefix="bench-calls-")[1])
+    fd, name = tempfile.mkstemp(prefix="bench-calls-")
+    os.close(fd)
+    tally = Path(name)
 
     @functools.wraps(backward)
     def counted(P_, X_, Y_):
