@@ -29,12 +29,42 @@ from derive.activation_check.results import (
     _f,
 )
 from derive.activation_check.sampling import _NICE, _near, _neighbours
-from derive.activations import sigmoid, softplus
+from derive.activations import sigmoid, softplus, z
 
 if TYPE_CHECKING:  # pragma: no cover
     from derive.activation_check.analysis import _Analysis
 
-_CLAIM_RTOL = 1e-9  # two high-precision values that differ by more are different
+_CLAIM_RTOL = 1e-13
+"""Two high-precision values of a claim and f' that differ by more than this, relative to
+f' (floored at :data:`_FLOOR`), are different.  Both sides are computed to 20 correct
+digits, so the tolerance is not for their rounding: it admits a claim whose float
+constants are f's own written back with 15 or 16 digits (0.5 ulp of float64 is 1.1e-16),
+and refuses one written with 12 (1/sqrt(2 pi) as 0.398942280401 differs by 1.1e-12) or a
+term of 1e-10 added (an earlier 1e-9 let both pass as "equal")."""
+_CLAIM_MARGIN = 1e-12
+"""Claim points within this relative distance of a breakpoint of f are left out: a
+breakpoint stored as a float (log(2) as 0.6931471805599453) may lie 1 ulp from the exact
+one, and the claim's own breakpoint may round to either side.  Both sides are evaluated in
+high precision on their own pieces, so the much wider margin of NumPy code
+(:data:`KINK_MARGIN`, 1e-6) is not needed here, and hid a claim wrong on (0, 1e-7)."""
+_LARGE = (1e5, 1e6, 1e8, 1e10, 1e15, 1e20, 1e50, 1e100, 1e200, 1e300)
+"""Magnitudes where a claim is also compared (both signs): the seeded points stop at 1e4."""
+
+
+def _constant_points(*exprs: sp.Expr) -> list[float]:
+    """The numbers written in the expressions, with their negatives and reciprocals, as
+    sample points: a term such as exp(-1e6 (z - 3.21)**2) or (z/1e6)**6 differs from 0
+    only near, or beyond, a number the user wrote."""
+    out: set[float] = set()
+    for e in exprs:
+        for a in e.atoms(sp.Number):
+            try:
+                c = abs(float(a))
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if 1e-300 < c < 1e300 and c != 1.0:
+                out.update({c, -c, 1.0 / c, -1.0 / c})
+    return sorted(out)
 
 
 def _exp_form(expr: sp.Expr) -> sp.Expr:
@@ -162,17 +192,21 @@ def _claim_symbolic(claim: sp.Expr, an: "_Analysis", xs: np.ndarray) -> ClaimVer
     all_breaks = sorted(set(fb) | set(cb))
     extra = _neighbours(all_breaks)
     extra += [(a + b) / 2 for a, b in zip(all_breaks, all_breaks[1:])]
+    extra += [s * x for x in _LARGE for s in (1.0, -1.0)]
+    extra += _constant_points(claim, *f_split.pieces)
     pts = np.unique(np.concatenate([xs, np.asarray(extra + list(cb), dtype=np.float64)]))
     bad: list[PointError] = []
     n = 0
     for x in pts:
         x = float(x)
-        if _near(x, avoid):
+        if _near(x, avoid, _CLAIM_MARGIN):
             continue
         want = d_ref(x)
         if not want.usable:
             continue
         got = c_ref(x)
+        if not got.usable and abs(x) > 1e4 and got.problem != "not real":
+            continue  # mpmath's own limit far out (erfc(1e200) is NaN there), not the claim's
         n += 1
         if not got.usable:
             bad.append(PointError(x, math.nan, float(want.value), math.inf))
@@ -181,10 +215,23 @@ def _claim_symbolic(claim: sp.Expr, an: "_Analysis", xs: np.ndarray) -> ClaimVer
         if rel > _CLAIM_RTOL:
             bad.append(PointError(x, float(got.value), float(want.value), rel))
     if bad:
-        nice = [e for e in bad if e.z in _NICE]
-        ce = min(nice, key=lambda e: _NICE.index(e.z)) if nice else min(bad, key=lambda e: (abs(e.z), e.z))
+        clear = [e for e in bad if e.rel_error > 1e-6] or bad  # shown: a plain difference, if there is one
+        nice = [e for e in clear if e.z in _NICE]
+        ce = min(nice, key=lambda e: _NICE.index(e.z)) if nice else min(clear, key=lambda e: (abs(e.z), e.z))
+        small = (f" (relative difference {ce.rel_error:.2g}: a constant written with too few digits?)"
+                 if ce.rel_error < 1e-6 else "")
         return ClaimVerdict("symbolic", label, "counterexample", n, ce, sorted(bad, key=lambda e: -e.rel_error)[:3],
-                            f"at z = {_f(ce.z)} the claim gives {_f(ce.got)} but f'({_f(ce.z)}) = {_f(ce.want)}")
+                            f"at z = {_f(ce.z)} the claim gives {_f(ce.got)} but f'({_f(ce.z)}) = {_f(ce.want)}"
+                            + small)
+    for b in bps:  # where f's pieces join smoothly, the claim must equal f' there
+        if b.kind != "smooth" or not b.left_derivative.is_finite:
+            continue
+        got, want = c_ref(float(b.z)), float(b.left_derivative)
+        if not got.usable or abs(float(got.value) - want) > _CLAIM_RTOL * max(abs(want), _FLOOR):
+            g = float(got.value) if got.usable else math.nan
+            return ClaimVerdict("symbolic", label, "counterexample", n, PointError(float(b.z), g, want, math.inf),
+                                detail=f"at z = {b.z}, where the pieces of f join smoothly, it gives {_f(g)} "
+                                       f"but f'({b.z}) = {b.left_derivative}")
     for b in bps:  # at a kink the claim must lie between the one-sided derivatives
         if b.kind != "kink" or not all(v.is_finite for v in (b.left_derivative, b.right_derivative)):
             continue
@@ -201,6 +248,13 @@ def _claim_symbolic(claim: sp.Expr, an: "_Analysis", xs: np.ndarray) -> ClaimVer
     for m in _interior_points(all_breaks, 0.0):
         fk = bisect.bisect_left(fb, m)
         diff = _unfold(c_split.expr_at(m)) - dpieces[fk]
+        if not diff.has(z) and diff.is_real and diff.is_zero is False:  # a constant, nonzero: a disproof
+            g = c_ref(float(m))
+            return ClaimVerdict("symbolic", label, "counterexample", n,
+                                PointError(float(m), float(g.value) if g.usable else math.nan,
+                                           float(d_ref(float(m)).value), math.inf),
+                                detail=f"between the breakpoints around z = {_f(float(m))}, claim - f' is the "
+                                       f"constant {diff}")
         if not _is_zero(diff):
             proven = False
             break
@@ -209,7 +263,8 @@ def _claim_symbolic(claim: sp.Expr, an: "_Analysis", xs: np.ndarray) -> ClaimVer
         return ClaimVerdict("symbolic", label, "proven", n, detail=f"sympy reduces claim - f' to 0 {where}"
                             + (", apart from the kinks" if any(b.kind == "kink" for b in bps) else ""))
     return ClaimVerdict("symbolic", label, "equal numerically", n,
-                        detail="sympy's fixed proof strategy did not reduce claim - f' to 0 (not a counterexample)")
+                        detail=f"equal to f' within a relative {_CLAIM_RTOL:g} at {n} points in high precision; "
+                               "sympy's fixed proof strategy did not reduce claim - f' to 0 (not a counterexample)")
 
 
 def _claim_numpy(fn: Callable[..., Any], an: "_Analysis", xs: np.ndarray, *, rtol: float = RTOL,

@@ -17,73 +17,102 @@ from typing import Any, Callable, Sequence
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from derive.activation_check.pieces import _Split
-from derive.activations import z
+from derive.activations import sigmoid, softplus, z
 
 _FMAX = np.finfo(np.float64).max
 
-_GUARD = mpmath.mpf(1e5)  # beyond this, exp-like functions saturate (exp(1e5) ~ 1e43429)
+_GUARD = mpmath.mpf(1e5)
+"""Beyond this, exp-like functions saturate (exp(1e5) ~ 1e43429) in an expression where their
+value feeds a function whose cost grows with the size of its argument (sin(exp(1e6)) takes
+11 s in mpmath: the reduction mod 2 pi needs all of its 434,295 digits), or another exp."""
+_WIDE_GUARD = mpmath.mpf(2e308)
+"""The saturation point where every exp-like value feeds only functions of a cost independent
+of its size (sums, products, powers, log, tanh, ...): mpmath keeps exponents exactly, so
+log(1 + exp(1e300)) is evaluated to 1e300 at 30 digits in 0.2 ms.  Only arguments beyond the
+float64 range (exp(x**2) at 1e200) saturate.  Without it, NumPy code returning NaN for
+z > 1e5 was checked against a saturated reference (inf) and passed."""
 
 
-def _big(x: Any) -> bool:
-    return abs(x) > _GUARD
+def _namespace(guard: Any) -> dict[str, Any]:
+    """The mpmath functions with exp-like functions saturating beyond ``|x| > guard``."""
+
+    def big(x: Any) -> bool:
+        return isinstance(x, mpmath.mpf) and abs(x) > guard
+
+    def exp(x: Any) -> Any:
+        if big(x):
+            return mpmath.inf if x > 0 else mpmath.mpf(0)
+        return mpmath.exp(x)
+
+    def sinh(x: Any) -> Any:
+        if big(x):
+            return mpmath.inf if x > 0 else -mpmath.inf
+        return mpmath.sinh(x)
+
+    def cosh(x: Any) -> Any:
+        return mpmath.inf if big(x) else mpmath.cosh(x)
+
+    def tanh(x: Any) -> Any:
+        return mpmath.mpf(1 if x > 0 else -1) if big(x) else mpmath.tanh(x)
+
+    def sigmoid(x: Any) -> Any:
+        return mpmath.mpf(1 if x > 0 else 0) if big(x) else 1 / (1 + mpmath.exp(-x))
+
+    def softplus(x: Any) -> Any:
+        if big(x):
+            return x if x > 0 else mpmath.mpf(0)
+        return mpmath.log1p(mpmath.exp(x))
+
+    def gpow(base: Any, exponent: Any) -> Any:
+        if isinstance(base, mpmath.mpf) and isinstance(exponent, mpmath.mpf) and base > 0:
+            return exp(exponent * mpmath.log(base))
+        return mpmath.power(base, exponent)
+
+    return {"exp": exp, "sinh": sinh, "cosh": cosh, "tanh": tanh, "sigmoid": sigmoid, "softplus": softplus,
+            "gpow": gpow,
+            "Heaviside": lambda x, h0=0.5: mpmath.mpf(h0) if x == 0 else mpmath.mpf(1 if x > 0 else 0)}
 
 
-def _mp_exp(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return mpmath.inf if x > 0 else mpmath.mpf(0)
-    return mpmath.exp(x)
-
-
-def _mp_sinh(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return mpmath.inf if x > 0 else -mpmath.inf
-    return mpmath.sinh(x)
-
-
-def _mp_cosh(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return mpmath.inf
-    return mpmath.cosh(x)
-
-
-def _mp_tanh(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return mpmath.mpf(1 if x > 0 else -1)
-    return mpmath.tanh(x)
-
-
-def _mp_sigmoid(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return mpmath.mpf(1 if x > 0 else 0)
-    return 1 / (1 + mpmath.exp(-x))
-
-
-def _mp_softplus(x: Any) -> Any:
-    if isinstance(x, mpmath.mpf) and _big(x):
-        return x if x > 0 else mpmath.mpf(0)
-    return mpmath.log1p(mpmath.exp(x))
-
-
-def _mp_pow(base: Any, exponent: Any) -> Any:
-    if isinstance(base, mpmath.mpf) and isinstance(exponent, mpmath.mpf) and base > 0:
-        return _mp_exp(exponent * mpmath.log(base))
-    return mpmath.power(base, exponent)
-
-
-_MP_NAMESPACE: dict[str, Any] = {
-    "exp": _mp_exp, "sinh": _mp_sinh, "cosh": _mp_cosh, "tanh": _mp_tanh,
-    "sigmoid": _mp_sigmoid, "softplus": _mp_softplus, "gpow": _mp_pow,
-    "Heaviside": lambda x, h0=0.5: mpmath.mpf(h0) if x == 0 else mpmath.mpf(1 if x > 0 else 0),
-}
+_MP_NAMESPACE: dict[str, Any] = _namespace(_GUARD)
+_MP_WIDE: dict[str, Any] = _namespace(_WIDE_GUARD)
 _gpow = sp.Function("gpow")
+_EXPLIKE = (sp.exp, sp.sinh, sp.cosh, _gpow)
+_SIZE_FREE = (sp.Add, sp.Mul, sp.log, sp.tanh, sp.atan, sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside,
+              sp.sign, sp.erf, sp.erfc, sigmoid, softplus)
+"""Functions whose mpmath cost does not grow with the size of their argument (a Pow with a
+number as exponent, too).  An exp-like value inside anything else keeps :data:`_GUARD`."""
+
+
+def _size_free(expr: sp.Basic, under_exp: bool = False) -> bool:
+    """True when every exp-like subexpression of ``expr`` feeds only :data:`_SIZE_FREE`
+    functions (and number powers) on its way to the top, and no exp-like function
+    contains another."""
+    if isinstance(expr, _EXPLIKE):
+        return not under_exp and all(_size_free(a, True) for a in expr.args)
+    if not expr.args:
+        return True
+    if not _has_explike(expr):
+        return True
+    if not (isinstance(expr, _SIZE_FREE) or (expr.is_Pow and expr.exp.is_number)
+            or isinstance(expr, (sp.Rel, sp.logic.boolalg.Boolean, ExprCondPair))):
+        return False
+    return all(_size_free(a, under_exp) for a in expr.args)
+
+
+def _has_explike(expr: sp.Basic) -> bool:
+    return any(isinstance(n, _EXPLIKE) for n in sp.preorder_traversal(expr))
 
 
 def _mp_function(expr: sp.Expr, var: sp.Symbol = z) -> Callable[[Any], Any]:
-    """``expr`` lambdified (in ``var``) for mpmath, with exp-like functions guarded against runaway sizes."""
+    """``expr`` lambdified (in ``var``) for mpmath, with exp-like functions guarded against
+    runaway sizes: saturating beyond |x| > 1e5 where their value feeds a size-sensitive
+    function, else only beyond the float64 range (:data:`_WIDE_GUARD`)."""
     guarded = expr.replace(lambda e: e.is_Pow and not e.exp.is_number, lambda e: _gpow(e.base, e.exp))
-    return sp.lambdify(var, guarded, modules=[_MP_NAMESPACE, "mpmath"])
+    namespace = _MP_WIDE if _size_free(guarded) else _MP_NAMESPACE
+    return sp.lambdify(var, guarded, modules=[namespace, "mpmath"])
 
 
 @dataclass(frozen=True)

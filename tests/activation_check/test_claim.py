@@ -100,3 +100,70 @@ def test_generator_degree_bound():
     from derive.activation_check.pieces import FACTOR_MAX_DEGREE, _generator_degree
     assert _generator_degree(sp.exp(z / 3) / (1 + sp.exp(z / 2))) == 3  # exp(z/6)**2, **3
     assert _generator_degree(sp.exp(z / 97) * sp.exp(z / 89)) > FACTOR_MAX_DEGREE
+
+
+# Second adversarial round (2026-11-30): claims that were wrong somewhere the sampling did
+# not look, each beside the right claim for the same f (the negative control's twin).
+WRONG_WHERE_UNSAMPLED = [
+    # ELU with alpha = 1 (Clevert et al. 2015, arXiv:1511.07289): the pieces join smoothly
+    # at 0, where f'(0) = 1; the claim's value there was never compared.
+    ("where(x>0, x, exp(x)-1)", "where(x==0, 7, where(x>0, 1, exp(x)))", "where(x>0, 1, exp(x))"),
+    # sinc written with its removable point (numpy.sinc's convention), f'(0) = 0
+    ("where(x==0, 1, sin(x)/x)", "where(x==0, 1, (x*cos(x)-sin(x))/x**2)",
+     "where(x==0, 0, (x*cos(x)-sin(x))/x**2)"),
+    # ReLU: claims wrong only on (0, 1e-7), inside the old 1e-6 margin around the kink
+    ("max(x,0)", "where(x>1e-7, 1, 0)", "heaviside(x, 0)"),
+    ("max(x,0)", "where((x>0)&(x<1e-7), 5, heaviside(x,0))", "heaviside(x, 1)"),
+    # a term of relative size 1e-10 (passed as "equal" under the old 1e-9 tolerance)
+    ("atan(x)", "1/(1+x**2) + exp(-x**2)*1e-10", "1/(1+x**2)"),
+    # wrong only beyond |z| = 1e4 (the seeded points stop there)
+    ("x/(1+abs(x))", "(1 + (x/1e6)**6)/(1+abs(x))**2", "1/(1+abs(x))**2"),
+    ("x*sigmoid(x)", "sigmoid(x)*(1+x*(1-sigmoid(x))) + exp(-(x-1e5)**2)", "sigmoid(x)*(1+x*(1-sigmoid(x)))"),
+    # narrow bumps at a number the user wrote
+    ("sin(x)", "cos(x) + 0.5*exp(-1e6*(x-3.21)**2)", "cos(x)"),
+    ("tanh(x)", "sech(x)**2 + exp(-(x-20)**2*1e3)", "1 - tanh(x)**2"),
+]
+
+
+@pytest.mark.parametrize("f, wrong, right", WRONG_WHERE_UNSAMPLED,
+                         ids=["elu-join", "sinc-join", "relu-1e-7", "relu-bump", "atan-1e-10",
+                              "softsign-1e6", "swish-1e5", "sin-bump", "tanh-bump"])
+def test_claim_wrong_off_the_sampled_points_fails_and_its_twin_passes(f, wrong, right):
+    bad = check_activation(f, derivative=wrong, network=False, time_limit=20)
+    assert not bad.ok and bad.claim.status == "counterexample", str(bad)
+    good = check_activation(f, derivative=right, network=False, time_limit=20)
+    assert good.ok, str(good)
+
+
+def test_float_constants_written_back_in_full_pass_and_truncated_ones_fail():
+    # SELU (Klambauer et al. 2017, arXiv:1706.02515) with the constants as PyTorch prints them;
+    # the claim multiplies them out to the float64 product.
+    selu = "1.0507009873554805*where(x>0, x, 1.6732632423543772*(exp(x)-1))"
+    ok = check_activation(selu, derivative="where(x>0, 1.0507009873554805, 1.7580993408473766*exp(x))",
+                          network=False, time_limit=20)
+    assert ok.ok, str(ok)
+    # GELU (Hendrycks & Gimpel 2016): 1/sqrt(2 pi) written with 12 digits
+    gelu = "0.5*x*(1+erf(x/sqrt(2)))"
+    bad = check_activation(gelu, derivative="0.5*erfc(-x/sqrt(2)) + x*exp(-x*x/2)*0.398942280401",
+                           network=False, time_limit=20)
+    assert not bad.ok and "too few digits" in bad.claim.detail, str(bad)
+
+
+def test_numpy_code_wrong_only_beyond_1e5_fails():
+    """The reference of log(1 + exp(z)) used to saturate at |z| > 1e5 (inf), so NumPy code
+    returning NaN there was never compared; the right code still passes."""
+    import derive
+
+    bad = derive.check_activation("log(1+exp(x))", network=False,
+                                  numpy_value=lambda v: np.where(v > 1e5, np.nan, np.logaddexp(0, v)))
+    assert not bad.ok and "1000000" in str(bad), str(bad)
+    assert derive.check_activation("log(1+exp(x))", network=False, numpy_value=lambda v: np.logaddexp(0, v)).ok
+
+
+def test_reference_keeps_exp_exact_only_where_its_size_costs_nothing():
+    from derive.activation_check.mpref import _evaluate, _mp_function
+
+    assert float(_evaluate(_mp_function(sp.log(1 + sp.exp(z))), 1e300).value) == 1e300
+    assert float(_evaluate(_mp_function(z * sp.exp(z) / (1 + sp.exp(z))), 1e6).value) == 1e6
+    # sin(exp(1e6)) would need 434,295 digits of pi: there exp still saturates (no value, fast)
+    assert not _evaluate(_mp_function(sp.sin(sp.exp(z))), 1e6).usable
