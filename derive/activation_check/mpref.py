@@ -28,7 +28,7 @@ _GUARD = mpmath.mpf(1e5)
 """Beyond this, exp-like functions saturate (exp(1e5) ~ 1e43429) in an expression where their
 value feeds a function whose cost grows with the size of its argument (sin(exp(1e6)) takes
 11 s in mpmath: the reduction mod 2 pi needs all of its 434,295 digits), or another exp."""
-_WIDE_GUARD = mpmath.mpf(2e308)
+_WIDE_GUARD = mpmath.mpf("2e308")  # beyond float64: a string, 2e308 as a float is inf
 """The saturation point where every exp-like value feeds only functions of a cost independent
 of its size (sums, products, powers, log, tanh, ...): mpmath keeps exponents exactly, so
 log(1 + exp(1e300)) is evaluated to 1e300 at 30 digits in 0.2 ms.  Only arguments beyond the

@@ -167,3 +167,9 @@ def test_reference_keeps_exp_exact_only_where_its_size_costs_nothing():
     assert float(_evaluate(_mp_function(z * sp.exp(z) / (1 + sp.exp(z))), 1e6).value) == 1e6
     # sin(exp(1e6)) would need 434,295 digits of pi: there exp still saturates (no value, fast)
     assert not _evaluate(_mp_function(sp.sin(sp.exp(z))), 1e6).usable
+    # the wide guard is a finite number (2e308 typed as a float is inf: tanh(exp(1e10)) then
+    # ran mpmath's tanh on 4e9 digits for 26 s)
+    import mpmath
+
+    from derive.activation_check.mpref import _WIDE_GUARD
+    assert mpmath.isfinite(_WIDE_GUARD) and _WIDE_GUARD > 1.7976931348623157e308
