@@ -47,6 +47,7 @@ steps live in their own modules:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
 import time
@@ -63,7 +64,7 @@ from derive.activation_check.domain import _interior_singularities
 from derive.activation_check.claim import _claim_numpy, _claim_symbolic
 from derive.activation_check.mpref import _evaluate, _mp_function, _Ref, _Reference  # noqa: F401 - _evaluate, _mp_function: tests
 from derive.activation_check.network_check import _network
-from derive.activation_check.numpy_audit import _check_callable
+from derive.activation_check.numpy_audit import _check_callable, _register_formula
 from derive.activation_check.output_form import _output_form, _piece_output_form  # a test patches _piece_output_form here
 from derive.activation_check.pieces import (  # noqa: F401 - benchmarks/ clear _SIMPLE_CACHE
     _SIMPLE_CACHE,
@@ -114,6 +115,43 @@ __all__ = [
 ]
 
 
+_VARIABLE_NAMES = ("z", "x", "t")
+"""The names README gives for the variable: never accepted as a parameter (``--param x=1``
+would otherwise make another name, or none, the variable)."""
+
+
+def _param_not_variable(params: Mapping[str, Any], variable: str, names: set[str]) -> None:
+    """Parameters are never the variable: an :class:`InputError` when one names it, when
+    one is called z, x or t, or when the parameters leave the formula with no variable."""
+    for key in params:
+        if key == variable or key in _VARIABLE_NAMES:
+            raise InputError(f"parameter {key!r} is the variable's name: parameters are never the variable "
+                             f"(drop the parameter {key})")
+    covered = sorted(names & set(params))
+    if covered and not (names - set(params)):
+        raise InputError(f"every name in the formula is a parameter ({', '.join(covered)}): parameters are "
+                         "never the variable; drop the one that is the variable")
+
+
+def _text_names(text: str) -> set[str]:
+    """The bare names in already-parsed activation text (Python's parser: parse only)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _sympy_input(value: Any, what: str) -> sp.Expr:
+    """A sympy input must be an expression: a Lambda, a relation or a boolean is refused."""
+    if isinstance(value, sp.Lambda):
+        raise InputError(f"the {what} is a sympy Lambda; pass its body, an expression in one symbol "
+                         f"(e.g. {value.expr})")
+    if not isinstance(value, sp.Expr) or isinstance(value, sp.FunctionClass):
+        raise InputError(f"the {what} must be a sympy expression in one symbol, got {type(value).__name__}")
+    return value
+
+
 def _resolve(activation: Any, params: Mapping[str, Any]) -> tuple[str, sp.Expr, str | None, str]:
     """(label, expression in z, catalog name or None, the user's variable name)."""
     if isinstance(activation, str):
@@ -123,11 +161,16 @@ def _resolve(activation: Any, params: Mapping[str, Any]) -> tuple[str, sp.Expr, 
         if text.isidentifier() and len(text) > 2 and text not in params:
             activation_expr(activation)  # a bare unknown name: UnknownActivationError with the catalog
         parsed = read_activation(activation, params)
+        _param_not_variable(params, parsed.variable, _text_names(text))
         return activation, parsed.expr, None, parsed.variable
     if isinstance(activation, sp.Basic):
+        _sympy_input(activation, "activation")
+        names = {s.name for s in activation.free_symbols}
+        free = sorted(names - set(params))
+        variable = free[0] if len(free) == 1 else "z"
+        _param_not_variable(params, variable, names)
         expr = activation_expr(activation, **params)
-        free = [s for s in activation.free_symbols if s.name not in params]
-        return str(activation), expr, None, free[0].name if len(free) == 1 else "z"
+        return str(activation), expr, None, variable
     raise TypeError("the activation must be a catalog name, a string such as 'z*tanh(softplus(z))', "
                     f"or a sympy expression in z; got {type(activation).__name__}")
 
@@ -138,6 +181,12 @@ def _claim_expr(derivative: Any, params: Mapping[str, Any], variable: str) -> sp
             raise InputError(f"the claimed derivative {derivative!r} is an activation name; "
                              f"write the derivative as an expression in {variable}")
         return parse_activation(derivative, params, variable=variable)
+    if isinstance(derivative, sp.Basic):
+        _sympy_input(derivative, "claimed derivative")
+        other = sorted(s.name for s in derivative.free_symbols if s.name not in params and s.name != variable)
+        if other:
+            raise InputError(f"the claimed derivative is written in {other[0]!r}, but the activation's variable is "
+                             f"{variable!r}: write it in {variable}")
     return activation_expr(derivative, **params)
 
 
@@ -279,19 +328,26 @@ def check_activation(
         value_fn, deriv_fn = cat.value, cat.derivative
         value_name = deriv_name = f"numeric.ACTIVATIONS[{name!r}]"
     checks: list[CallableCheck] = []
-    with steps("NumPy checks"):
-        audit = _audit_points(xs, an.avoid)
-        if claim_fn is not None:
-            verdict, c = _claim_numpy(claim_fn, an, audit, rtol=rtol, atol=atol)
-            checks.append(c)
-            if deriv_fn is None:
-                deriv_fn, deriv_name = claim_fn, "derivative"
-        if value_fn is not None:
-            checks.append(_check_callable(value_fn, value_name, "f", an.f_ref, audit, an.avoid, an.bps,
-                                          rtol=rtol, atol=atol))
-        if deriv_fn is not None and deriv_fn is not claim_fn:
-            checks.append(_check_callable(deriv_fn, deriv_name, "f'", an.d_ref, audit, an.avoid, an.bps,
-                                          rtol=rtol, atol=atol))
+    running = ""  # the callable being run: named if it does not return in time
+    try:
+        with steps("NumPy checks"):
+            audit = _audit_points(xs, an.avoid)
+            if claim_fn is not None:
+                running = "derivative"
+                verdict, c = _claim_numpy(claim_fn, an, audit, rtol=rtol, atol=atol)
+                checks.append(c)
+                if deriv_fn is None:
+                    deriv_fn, deriv_name = claim_fn, "derivative"
+            if value_fn is not None:
+                running = value_name
+                checks.append(_check_callable(value_fn, value_name, "f", an.f_ref, audit, an.avoid, an.bps,
+                                              rtol=rtol, atol=atol))
+            if deriv_fn is not None and deriv_fn is not claim_fn:
+                running = deriv_name
+                checks.append(_check_callable(deriv_fn, deriv_name, "f'", an.d_ref, audit, an.avoid, an.bps,
+                                              rtol=rtol, atol=atol))
+    except StepTimeout as exc:
+        raise _callable_timeout(exc, running) from None
     nets: list[NetworkCheck] = []
     broken = any(word in p for p in problems for word in _BROKEN)
     if network and not broken:
@@ -326,6 +382,16 @@ def check_activation(
             report.frameworks.append(getattr(frameworks, check)(report.expression, fn, seed=seed,
                                                                 call_limit=call_limit))
     return report
+
+
+def _callable_timeout(exc: StepTimeout, running: str) -> StepTimeout:
+    """The NumPy checks run the user's own code: a timeout there is that code not returning
+    (StepTimeout's own message blames the expression's complexity, right for sympy steps)."""
+    who = f"the NumPy callable {running}" if running else "a NumPy callable"
+    out = StepTimeout(exc.step, exc.seconds)
+    out.args = (f"step '{exc.step}' did not finish within {exc.seconds:g} s: {who} did not return within "
+                "the limit (check it for an endless loop or a very slow path, or raise time_limit)",)
+    return out
 
 
 def _overflow_warning(f_vals: Mapping[float, _Ref]) -> list[str]:
@@ -389,6 +455,8 @@ def _analyse(expr: sp.Expr, limit: float | None) -> _Analysis:
     with steps("high-precision reference"):
         f_ref = _Reference(split)
         d_ref = _Reference(split, dpieces, dat)
+        _register_formula(f_ref, split.fbreaks, split.pieces, split.at)  # wrong vs rounded values
+        _register_formula(d_ref, split.fbreaks, dpieces, dat)
         unreal = any(f_ref(float(x)).problem in ("not real", "undefined") for x in base)
     if unreal or any(not b.continuous for b in inner):
         form, form_note = None, "not looked for: f is not real, finite and continuous everywhere"

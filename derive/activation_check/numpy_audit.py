@@ -8,25 +8,44 @@ breakpoint), and compared with the high-precision reference.  Findings are
 graded:
 
 * **fault** (the check fails): an exception, a wrong shape, NaN or inf where
-  the true value is finite, a *wrong* value (beyond :data:`WRONG` at a
-  moderate input, where float64 rounding cannot explain it: a wrong
-  formula, shown at the most readable such input), a derivative at a kink
-  outside the one-sided derivatives;
+  the true value is finite, a *wrong* value (a wrong formula, shown at the
+  most readable such input), a derivative at a kink outside the one-sided
+  derivatives;
 * **warning** (reported; a failure only with ``strict``): accuracy lost
   beyond ``|got - true| <= rtol |true| + atol``, with the worst relative
   error and where;
 * **note**: NumPy reported overflow, invalid or divide but the result is right.
+
+Wrong or lost precision?  A value off by more than :data:`WRONG` relative
+(and ``atol``) is *wrong* when float64 rounding cannot explain it:
+
+* at a moderate input (``|z| <= 10``) always: rounding there stays far below;
+* at any other input when the error also exceeds :data:`ROUNDING_ULPS` ulps
+  of the sizes of the formula's intermediate terms, weighted by how much each
+  moves the result: ``eps * sum_n |n(z)| * |dE/dn(z)|`` over the nodes ``n`` of
+  the true formula ``E`` (:class:`_RoundingBound`, evaluated in mpmath).  This
+  is the first-order bound on what rounding every intermediate result of a
+  right formula can do.  Cancellation of large terms is allowed for (naive
+  SquarePlus ``(z + sqrt(z**2 + 4))/2`` returns 0 at ``z = -1e8`` where the
+  truth is 1e-8: its terms are 1e8, so an error up to ~1e-7 is rounding, a
+  warning), while ``-1`` where the truth is ~0 and no term of the formula is
+  large (SiLU' at ``z = -1e6``), or ``2z`` for ``z``, is wrong: a fault.
+  Where the bound cannot be formed (a formula over the operation budget, or
+  no formula registered for the reference), large inputs keep the warning.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+import weakref
 from typing import Any, Callable, Sequence
 
 import mpmath
 import numpy as np
+import sympy as sp
 
-from derive.activation_check.mpref import _Reference
+from derive.activation_check.mpref import _mp_function, _Reference
 from derive.activation_check.results import (
     ATOL_SCALE,
     RTOL,
@@ -39,6 +58,7 @@ from derive.activation_check.results import (
     _show,
 )
 from derive.activation_check.sampling import _NICE, _near, _readable
+from derive.activations import z
 
 _FLOOR = 1e-300  # relative errors of true values smaller than this are measured in absolute terms
 _MODERATE = 10.0  # inputs where a float64 implementation of a right formula is accurate
@@ -52,6 +72,89 @@ def _rel_error(got: float, want: Any) -> float:
     if math.isinf(got):
         return 0.0 if (mpmath.isinf(want) and (got > 0) == (want > 0)) else math.inf
     return float(abs(mpmath.mpf(got) - want) / max(abs(want), mpmath.mpf(_FLOOR)))
+
+
+ROUNDING_ULPS = 16
+"""How many ulps of the formula's weighted intermediate terms (:class:`_RoundingBound`) an
+error at a large input may reach and still count as lost precision, not a wrong value."""
+BOUND_MAX_OPS = 120
+"""The rounding bound is formed only for pieces of at most this many operations (sympy's
+``count_ops``): a fixed budget, never wall time."""
+_EPS = float(np.finfo(np.float64).eps)
+_W = sp.Dummy("w")
+
+
+class _RoundingBound:
+    """``sum_n |n(x)| * |dE/dn(x)|`` over the nodes of the formula ``E`` in force at ``x``
+    (each subexpression with ``z``, and each inexact constant): times eps, the first-order
+    bound on the absolute error that rounding each intermediate result of ``E`` in float64
+    can cause.  Non-finite terms (exp-like functions saturated by the reference's guards)
+    are left out; ``None`` when the piece is over :data:`BOUND_MAX_OPS` operations."""
+
+    def __init__(self, fbreaks: Sequence[float], pieces: Sequence[sp.Expr], at: Sequence[sp.Expr]) -> None:
+        self.fbreaks = list(fbreaks)
+        self.pieces, self.at = list(pieces), list(at)
+        self._compiled: dict[sp.Expr, list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None] = {}
+
+    def _terms(self, expr: sp.Expr) -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None:
+        if expr not in self._compiled:
+            self._compiled[expr] = _node_terms(expr)
+        return self._compiled[expr]
+
+    def __call__(self, x: float) -> Any:
+        k = bisect.bisect_left(self.fbreaks, x)
+        expr = self.at[k] if k < len(self.fbreaks) and self.fbreaks[k] == x else self.pieces[k]
+        terms = self._terms(expr)
+        if terms is None:
+            return None
+        total = mpmath.mpf(0)
+        with mpmath.workdps(30):
+            for node, slope in terms:
+                try:
+                    t = abs(mpmath.mpf(node(mpmath.mpf(x)))) * abs(mpmath.mpf(slope(mpmath.mpf(x))))
+                except Exception:  # noqa: BLE001 - a node that cannot be evaluated here adds nothing
+                    continue
+                if mpmath.isfinite(t):
+                    total += t
+        return total  # an mpf: the sum may exceed the float64 range
+
+
+def _node_terms(expr: sp.Expr) -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None:
+    """(n, dE/dn) lambdified for mpmath for each node n of ``expr`` (None: over budget)."""
+    if not expr.has(z):
+        return []
+    if sp.count_ops(expr) > BOUND_MAX_OPS:
+        return None
+    nodes = [n for n in dict.fromkeys(sp.preorder_traversal(expr))
+             if isinstance(n, sp.Expr) and not n.is_Integer and not _exact(n) and (n.has(z) or not n.is_Rational)]
+    out = []
+    try:
+        for n in nodes:
+            slope = sp.diff(expr.xreplace({n: _W}), _W).xreplace({_W: n})
+            out.append((_mp_function(n), _mp_function(slope)))
+    except (TypeError, ValueError, NotImplementedError, AttributeError, RecursionError, KeyError, NameError):
+        return None
+    return out
+
+
+def _exact(n: sp.Expr) -> bool:
+    """z itself, or z times a power of two (``-z``, ``z/2``): exact in float64, no rounding."""
+    if n.is_Symbol:
+        return True
+    if not n.is_Mul or len(n.args) != 2 or not n.args[0].is_Rational or not n.args[1].is_Symbol:
+        return False
+    p, q = abs(n.args[0].p), n.args[0].q
+    return p & (p - 1) == 0 and q & (q - 1) == 0
+
+
+_BOUNDS: "weakref.WeakKeyDictionary[_Reference, _RoundingBound]" = weakref.WeakKeyDictionary()
+
+
+def _register_formula(ref: _Reference, fbreaks: Sequence[float], pieces: Sequence[sp.Expr],
+                      at: Sequence[sp.Expr]) -> None:
+    """Tell the audit which formula ``ref`` evaluates, so that a value off at a large input
+    can be told wrong from rounded (the analysis registers f's and f''s references)."""
+    _BOUNDS[ref] = _RoundingBound(fbreaks, pieces, at)
 
 
 _SCALE_POINTS = np.linspace(-8.0, 8.0, 33)
@@ -119,6 +222,7 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
     excluded = breaks if is_derivative else [float(b.z) for b in kinks if not b.continuous]
     check.excluded = sorted(excluded)
     _whole_array(fn, xs, check)
+    bound = _BOUNDS.get(ref)
     hits: dict[str, list[tuple[float, Any, Any, str]]] = {}
     errors: list[PointError] = []
     points = [float(x) for x in xs] + [-0.0]
@@ -144,7 +248,7 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
             continue
         diff = float(abs(mpmath.mpf(got) - want.value))
         if diff > rtol * abs(wantf) + atol_abs:
-            if abs(x) <= _MODERATE and diff > WRONG * abs(wantf) + atol_abs:
+            if diff > WRONG * abs(wantf) + atol_abs and (abs(x) <= _MODERATE or _unexplained(bound, x, diff)):
                 hits.setdefault("wrong", []).append((x, got, wantf, f"relative error {rel:.2g}"))
             else:
                 hits.setdefault("inaccurate", []).append((x, got, wantf, f"relative error {rel:.2g}"))
@@ -158,6 +262,15 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
     if is_derivative:
         _at_kinks(fn, check, kinks)
     return check
+
+
+def _unexplained(bound: _RoundingBound | None, x: float, diff: float) -> bool:
+    """True when an error ``diff`` at a large input ``x`` is more than float64 rounding of the
+    true formula can cause (:data:`ROUNDING_ULPS` ulps of its weighted terms)."""
+    if bound is None:
+        return False
+    terms = bound(x)
+    return terms is not None and diff > ROUNDING_ULPS * _EPS * float(min(terms, mpmath.mpf(1e300)))
 
 
 def _grade(check: CallableCheck, hits: dict[str, list[tuple[float, Any, Any, str]]]) -> None:

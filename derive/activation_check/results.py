@@ -43,9 +43,11 @@ tiny only by cancellation (the erf-form GELU at z = -8 is 1e-15 with an
 absolute error of 1e-16).  Scaling with the function keeps the measure
 unit-free: 1e-10*z and 1e10*z are judged alike."""
 WRONG = 1e-4
-"""A relative error above this at a moderate input (|z| <= 10) is a wrong
-formula, not lost precision: rounding and cancellation in float64 stay far
-below it there, while a missing term or factor shows at once."""
+"""A relative error above this is a wrong formula, not lost precision, at a
+moderate input (|z| <= 10), where rounding and cancellation in float64 stay
+far below it while a missing term or factor shows at once; and at any input
+where it is also beyond what rounding the true formula's intermediate terms
+can cause (:mod:`derive.activation_check.numpy_audit`)."""
 KINK_MARGIN = 1e-6
 """Points within ``KINK_MARGIN * max(1, |b|)`` of a breakpoint ``b`` are left out of
 derivative comparisons (and reported)."""
