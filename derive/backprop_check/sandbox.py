@@ -27,6 +27,17 @@ never mix with the report (``--json`` stays parseable).  A callable with a
 start their own process there) has it called once in the child before the
 first call, within the import allowance rather than the call limit.
 
+Nothing the checker starts outlives it.  The child leads its own process
+group, so whatever the user's code forks is in it, and :meth:`Sandbox.close`
+(also after a time-out or the child's death) kills the whole group.  For an
+end without ``close`` (SIGTERM, SIGKILL): the child holds no copy of the
+checker's end of the socket, so it reads end-of-file; on Linux the kernel
+kills it when the checker dies (``PR_SET_PDEATHSIG``), and a small watchdog
+process, told the same way, kills the group.  As the child is not in the
+terminal's process group, Ctrl-C reaches the checker only, which stops the
+child as above.  (``PR_SET_PDEATHSIG`` follows the thread that started the
+child: open and use a sandbox in one thread, as :func:`check_backprop` does.)
+
 Example:
     >>> import numpy as np
     >>> with Sandbox(lambda P, X, Y: {"dW1": X}, call_limit=10) as box:
@@ -40,6 +51,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -176,8 +188,54 @@ class InProcess:
         self.close()
 
 
-def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None:
-    """The child's loop: load the function, then answer calls until told to stop."""
+def _prctl() -> Any:
+    """libc's ``prctl`` on Linux, else None; looked up in the parent, never first in a forked child."""
+    global _PRCTL
+    if _PRCTL is False:
+        _PRCTL = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+            except Exception:  # noqa: BLE001 - no libc prctl: EOF on the socket still ends the child
+                pass
+    return _PRCTL
+
+
+_PRCTL: Any = False  # not looked up yet
+
+
+def _die_with(parent: int, sig: int) -> bool:
+    """Ask Linux to send ``sig`` to this process when ``parent`` dies; False if it already has.
+
+    The parent may die before the request is made (then nothing would be
+    sent), hence the check of ``getppid`` afterwards, as prctl(2) advises.
+    """
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    return os.getppid() == parent
+
+
+def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None,
+           parent: int = 0, theirs: Any = None) -> None:
+    """The child's loop: load the function, then answer calls until told to stop.
+
+    ``theirs`` is the parent's end of the socket, inherited by ``fork``: closed
+    first, so that the parent's death is end-of-file here.
+    """
+    if theirs is not None:
+        theirs.close()
+    try:
+        os.setpgid(0, 0)  # a group of its own, for everything the user's code starts
+    except OSError:
+        pass
+    if parent and not _die_with(parent, signal.SIGKILL):
+        os._exit(1)
+    me = os.getpid()
+    if hasattr(os, "register_at_fork"):  # what the user's code forks holds no copy: the child's death is EOF
+        os.register_at_fork(after_in_child=conn.close)
     try:
         os.dup2(2, 1)  # the user's prints go to stderr, never into the report
         sys.stdout = sys.stderr
@@ -195,8 +253,12 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None
         prepare = getattr(fn, "prepare_child", None)
         if problem is None and callable(prepare):
             prepare()  # e.g. a framework adapter starting its own process: not timed by the call limit
+        if os.getpid() != me:  # a copy the user's code forked, back here: it has no socket
+            os._exit(0)
         conn.send(("ready", getattr(fn, "__qualname__", None) or type(fn).__name__, problem))
     except BaseException as exc:  # noqa: BLE001 - InputError, or anything the import did
+        if os.getpid() != me:
+            os._exit(1)
         status = "import failed" if isinstance(exc, ImportFailed) or not isinstance(exc, InputError) else "unusable"
         conn.send((status, str(exc) if isinstance(exc, InputError) else describe_exception(exc), None))
         return
@@ -208,6 +270,8 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None) -> None
         if msg[0] != "call":
             return
         result = call_and_read(fn, *msg[1])
+        if os.getpid() != me:
+            os._exit(0)
         try:
             conn.send(result)
         except Exception as exc:  # noqa: BLE001 - something in the output would not pickle
@@ -242,9 +306,18 @@ class Sandbox:
                 stream.flush()
             except Exception:  # noqa: BLE001
                 pass
-        self._proc = ctx.Process(target=_child, args=(child_conn, func, target), daemon=True)
+        forked = ctx.get_start_method() == "fork"
+        _prctl()
+        self._watchdog: int | None = None
+        self._proc = ctx.Process(target=_child, daemon=True,
+                                 args=(child_conn, func, target, os.getpid(), self._conn if forked else None))
         self._proc.start()
         child_conn.close()
+        try:
+            os.setpgid(self._proc.pid, self._proc.pid)  # the child does too: whichever runs first
+        except OSError:
+            pass  # it has already done so and exec'd (spawn), or died
+        self._watchdog = _watch(self._proc.pid)
         if not self._conn.poll(max(_IMPORT_ALLOWANCE, self.call_limit)):
             self.close()
             raise ImportFailed(f"importing {target or 'the function'} did not finish within "
@@ -297,7 +370,7 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """Stop the child (idempotent)."""
+        """Stop the child and everything the user's code started (idempotent)."""
         proc = getattr(self, "_proc", None)
         if proc is None:
             return
@@ -308,12 +381,15 @@ class Sandbox:
                 except (OSError, EOFError, ValueError):
                     pass
                 proc.join(0.5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(5)
         finally:
             self._conn.close()
             self._proc = None
+            _kill_group(proc.pid)  # the user's processes, and the child if it is still running
+            if proc.is_alive():
+                proc.kill()  # not in its group (setpgid failed)
+            proc.join(5)
+            _end_watchdog(self._watchdog)
+            self._watchdog = None
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -350,6 +426,61 @@ def _start_method(func: Callable[..., Any] | None, box: "Sandbox") -> str:
     return "fork"
 
 
+def _kill_group(group: int) -> None:
+    """SIGKILL process group ``group`` (the child's own; never ours)."""
+    if group == os.getpgrp():
+        return
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:  # ProcessLookupError: no process is left in it
+        pass
+
+
+def _watch(group: int) -> int | None:
+    """Fork a watchdog that kills process group ``group`` when this process dies (Linux only).
+
+    It waits for the kernel's ``PR_SET_PDEATHSIG`` signal, so it holds no
+    descriptor; it ignores the signals a terminal or ``kill -- -pgid`` sends
+    to this process's group, since this process's death, which follows, is
+    its cue.  :func:`_end_watchdog` ends it.
+    """
+    if not sys.platform.startswith("linux") or not hasattr(signal, "pthread_sigmask"):
+        return None
+    parent = os.getpid()
+    cue = {signal.SIGUSR1}
+    quiet = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, cue | quiet)  # inherited blocked: no window
+    try:
+        with warnings.catch_warnings():  # JAX's at-fork warning: the watchdog runs none of its code
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pid = os.fork()
+    except OSError:
+        return None
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    if pid == 0:  # pragma: no cover - the watchdog; coverage does not follow it
+        try:
+            open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+            os.closerange(0, max(open_fds) + 1)  # holds nothing open: not the socket, nor a pipe someone reads
+            if _die_with(parent, signal.SIGUSR1):
+                signal.sigwait(cue)
+            os.killpg(group, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    return pid
+
+
+def _end_watchdog(pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except OSError:  # ChildProcessError: already reaped
+        pass
+
+
 class _NoChild(Exception):
     """The function cannot be sent to a spawned child (no fork, not picklable)."""
 
@@ -358,8 +489,6 @@ def _ended(code: int | None) -> str:
     if code is None:
         return "no exit status"
     if code < 0:
-        import signal
-
         try:
             name = signal.Signals(-code).name
         except ValueError:
