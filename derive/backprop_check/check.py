@@ -2,7 +2,9 @@
 
 :func:`check_backprop` runs the user's ``backward(params, X, Y)`` on a fixed
 set of probes (distinct sizes, m = 1, q = 1 and q > 1, n = 1, square shapes,
-very confident outputs) and on a hypothesis search over shapes and values,
+very confident outputs, a larger batch m = 29, soft targets where the head
+takes them: see :mod:`derive.backprop_check.probes`) and on a hypothesis
+search over shapes, values and hard or soft targets,
 compares the gradients (and dZ's when returned) with
 ``derive.gradient_function(f, g)``, or ``derive.gradient_function(network)``
 for a :class:`numeric.Network` description (any depth, head, reduction and
@@ -101,9 +103,9 @@ class _Checker:
         self.skipped = 0
 
     def case(self, shape: tuple[int, ...], seed: int, scale: float = 1.0, offset: float = 0.0,
-             label: str = "") -> Case:
+             label: str = "", soft: bool = False) -> Case:
         case = make_case(tuple(int(s) for s in shape), seed=seed, scale=scale, offset=offset, network=self.net,
-                         f=self.fa, g=self.ga, kink_margin=self.kink_margin, label=label)
+                         f=self.fa, g=self.ga, kink_margin=self.kink_margin, label=label, soft=soft)
         return self._in_dtype(case)
 
     def _in_dtype(self, case: Case) -> Case:
@@ -121,7 +123,8 @@ class _Checker:
         return Reference(case, self.grad_fn, self.fa, self.ga, acts=self.acts)
 
     def run(self, case: Case, layout: Layout | None = None) -> CaseResult:
-        key = (case.shape, case.seed, case.scale, case.offset, case.label if case.seed is None else "", layout)
+        key = (case.shape, case.seed, case.scale, case.offset, case.label if case.seed is None else "", layout,
+               case.soft)
         if key not in self.memo:
             res = run_case(self.caller, case, self.reference(case), rtol=self.rtol, layout=layout or self.layout)
             self.skipped += res.skipped
@@ -277,13 +280,14 @@ def check_backprop(
                                 network=net)
         if caller.note:
             report.notes.append(caller.note)
-        results = []
-        for i, (label, shape, offset) in enumerate(probes_for(net)):
-            res = chk.run(chk.case(shape, seed=seed + i, offset=offset, label=f'probe "{label}"'))
+        results, extra = [], []
+        for i, probe in enumerate(probes_for(net)):
+            res = chk.run(chk.case(probe.shape, seed=seed + i, offset=probe.offset, label=f'probe "{probe.label}"',
+                                   soft=probe.soft))
             if i == 0:
                 _first_call_checks(res, chk, report)
-            results.append(res)
-            report.probes.append(label)
+            (extra if probe.extra else results).append(res)
+            report.probes.append(probe.label)
         if at_kinks:
             results.append(chk.run(_kink_case(chk, seed)))
             report.probes.append("pre-activations at the kinks")
@@ -291,9 +295,11 @@ def check_backprop(
     failing = [r for r in results if not r.ok]
     if search_result is not None:
         failing.append(search_result)
-    for res in failing:
+    extra_failing = [r for r in extra if not r.ok]
+    for res in failing + extra_failing:
         diagnose(res, rtol=chk.rtol)
-    summarise(report, results + ([search_result] if search_result is not None else []), failing)
+    summarise(report, results + extra + ([search_result] if search_result is not None else []), failing,
+              extra=extra_failing)
     if caller.stopped:
         report.notes.append(f"backward {caller.stop_reason}: {chk.skipped} later probe"
                             f"{'s were' if chk.skipped != 1 else ' was'} not run, nor any further search")

@@ -319,6 +319,26 @@ def _head(ref: Reference) -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
+def _hard_labels(ref: Reference) -> list[tuple[str, str, dict[str, Any]]]:
+    """Code right for 0/1 (one-hot) labels only, seen on soft targets: it uses the hard labels
+    (``Y > 0.5``, ``argmax Y``) where ``Y`` itself belongs."""
+    net, L, Y = ref.net, ref.L, ref.case.Y
+    if net.head not in ("sigmoid-bce", "softmax-ce") or np.all((Y == 0) | (Y == 1)):
+        return []
+    A = _A(ref)
+    if net.head == "sigmoid-bce":
+        return [("hard labels",
+                 f"dZ{L} = A{L} - (Y > 0.5): right for 0/1 labels only; the targets were rounded to 0/1, but "
+                 f"sigmoid + BCE takes any Y in [0, 1] (soft labels), where dZ{L} = A{L} - Y",
+                 {"dZL": A - (Y > 0.5)})]
+    hot = np.zeros_like(Y)
+    hot[np.argmax(Y, axis=0), np.arange(Y.shape[1])] = 1.0
+    return [("hard labels",
+             f"dZ{L} = A{L} - onehot(argmax Y): right for one-hot labels only; the targets were turned into "
+             f"class labels, but softmax + CE takes soft targets too (label smoothing), where dZ{L} = A{L} - Y",
+             {"dZL": A - hot})]
+
+
 def _l2(ref: Reference) -> list[tuple[str, str, dict[str, Any]]]:
     """Slips of the L2 term: forgotten, on the bias, the wrong convention, a factor 2."""
     net, m = ref.net, ref.case.m
@@ -360,7 +380,7 @@ def variants(ref: Reference, user: Mapping[str, Any]) -> list[tuple[str, str, di
             table += VARIANTS[22:24]
         table += VARIANTS[24:]
         with np.errstate(all="ignore"):
-            table += [(k, t, _fixed(spec)) for k, t, spec in _head(ref) + _l2(ref)]
+            table += [(k, t, _fixed(spec)) for k, t, spec in _head(ref) + _hard_labels(ref) + _l2(ref)]
         if L >= 3:  # the same slip in every hidden layer (one helper used for all of them)
             table.append(("f'(A) instead of f'(Z)",
                           "f'(A) used where f'(Z) belongs in every hidden layer: dZl = (W(l+1)^T dZ(l+1)) * fl'(Al)",

@@ -165,7 +165,7 @@ class Layout:
                                  f"(dW, db) pairs or {2 * layers} arrays in the order of the parameters "
                                  f"(W1, b1, ..., W{layers}, b{layers})")
             return dict(zip(grads, flat))
-        kind = getattr(output, "type_name", type(output).__name__)
+        kind = getattr(output, "type_name", None) or _returned(output)
         raise Unreadable(f"backward must return a dict with keys {expected} (or W1 b1 ..., or a list in the "
                          f"order of the parameters); it returned {kind}")
 
@@ -216,3 +216,13 @@ class Layout:
             w_t = f"W{nxt}" if self.layout == "linear" else f"W{nxt}{wt}"
             return f"dZ{layer} = (dZ{nxt} @ {w_t}) * {act}'(Z{layer})"
         return article
+
+
+def _returned(output: Any) -> str:
+    """What came back, said plainly: a number comes back from the child as a 0-d array
+    (``np.float64(0.0)``, ``0.0``, ``np.array(0.0)`` alike), so say "a single number 0.0"."""
+    if isinstance(output, np.ndarray):
+        if output.ndim == 0:
+            return f"a single number {output.item()!r}, not gradients"
+        return f"one array of shape {output.shape}"
+    return type(output).__name__

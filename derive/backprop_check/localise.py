@@ -50,6 +50,7 @@ from derive.backprop_check.run import (
     _as_array,
     _is_bad,
     _scalar,
+    ratio_tolerance,
     run_case,
 )
 from numeric.compare import relative_error
@@ -109,7 +110,7 @@ FORMULAS: dict[str, str] = formulas(LAYERS)
 
 
 # ------------------------------------------------------------------ explanations
-def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str] | None:
+def _ratio_story(c: float, shape: tuple[int, ...], name: str, tol: float = 1e-9) -> tuple[str, str] | None:
     d, hidden, q, m = shape[0], shape[1:-2], shape[-2], shape[-1]
     labels = ("n", "p") if len(hidden) == 2 else tuple(f"n{i}" for i in range(1, len(hidden) + 1))
     table: list[tuple[float, str, str]] = [(-1.0, "sign flipped", "the sign is flipped (exactly -1 times the truth)")]
@@ -134,7 +135,7 @@ def _ratio_story(c: float, shape: tuple[int, ...], name: str) -> tuple[str, str]
               (4.0, "constant factor", "exactly 4 times too large (a factor 2 applied twice?)"),
               (0.25, "constant factor", "exactly a quarter of the truth")]
     for value, kind, text in table:
-        if abs(c - value) <= 1e-9 * abs(value):
+        if abs(c - value) <= tol * abs(value):
             return kind, text
     return None
 
@@ -275,7 +276,7 @@ def _explain(name: str, value: Any, res: CaseResult, rtol: float) -> Finding:
     c = _scalar(G, T, S, rtol)
     nonzero = int(np.sum(np.abs(T) > tol_floor))
     if c is not None:
-        story = _ratio_story(c, case.shape, name)
+        story = _ratio_story(c, case.shape, name, ratio_tolerance(rtol))
         if story:
             return found(*story)
         if nonzero >= 2:

@@ -16,7 +16,7 @@ import numeric
 from numeric.activations import Activation
 from numeric.compare import draw_network_problem, draw_problem
 
-__all__ = ["Case", "make_case", "Reference", "ARTICLE", "is_classic"]
+__all__ = ["Case", "make_case", "soft_targets", "takes_soft_targets", "Reference", "ARTICLE", "is_classic"]
 
 ARTICLE = numeric.Network()
 
@@ -39,6 +39,7 @@ class Case:
         label: where it comes from (``"probe: m = 1"``, ``"hypothesis"``...).
         seed, scale, offset: how it was drawn (see :func:`make_case`), so
             that it can be drawn again; None for hand-built cases.
+        soft: the targets are soft (see :func:`soft_targets`), not 0/1 or one-hot.
     """
 
     label: str
@@ -49,6 +50,7 @@ class Case:
     scale: float = 1.0
     offset: float = 0.0
     network: numeric.Network = ARTICLE
+    soft: bool = False
 
     @property
     def depth(self) -> int:
@@ -73,6 +75,8 @@ class Case:
         if self.offset:
             which = f"b{L}[0]" if self.network.head == "softmax-ce" else f"b{L}"
             how += f", {which} shifted by {self.offset:+g} (confident outputs)"
+        if self.soft:
+            how += ", soft targets (label smoothing)" if self.network.head == "softmax-ce" else ", soft targets"
         if L == 3:
             return f"(d, n, p, q, m) = {self.shape}{how}"
         return f"widths {self.shape[:-1]}, m = {self.shape[-1]}{how}"
@@ -89,10 +93,13 @@ def make_case(
     g: Any = "leaky_relu",
     kink_margin: float = 1e-3,
     label: str = "",
+    soft: bool = False,
 ) -> Case:
     """A problem from :func:`numeric.compare.draw_problem`, pre-activations
     ``kink_margin`` away from kinks; ``offset`` is added to b3 so that
     ``|Z3|`` is large (``A3`` within 1e-13 of 0 or 1, or exactly 1.0 at 40).
+    ``soft`` replaces the 0/1 or one-hot targets by :func:`soft_targets`
+    (heads that take them; the MSE heads' targets are any reals already).
 
     Example:
         >>> make_case((2, 3, 4, 1, 5), offset=40.0).describe()
@@ -112,7 +119,46 @@ def make_case(
         else:
             b += offset
         params[f"b{L}"] = b
-    return Case(label or f"seed {seed}", params, X, Y, seed, scale, offset, net)
+    soft = bool(soft) and takes_soft_targets(net)
+    if soft:
+        Y = soft_targets(Y, net.head, seed)
+    return Case(label or f"seed {seed}", params, X, Y, seed, scale, offset, net, soft)
+
+
+def takes_soft_targets(net: numeric.Network) -> bool:
+    """Whether ``net``'s head has 0/1 (one-hot) targets that :func:`soft_targets` can soften."""
+    return net.head in ("sigmoid-bce", "softmax-ce")
+
+
+_SOFT_DENOMINATOR = 256  # soft targets are multiples of 1/256: exact in float32, columns sum exactly to 1
+
+
+def soft_targets(Y: np.ndarray, head: str, seed: int) -> np.ndarray:
+    """Soft targets near the hard ones ``Y``: Y in (0, 1) for sigmoid + BCE, label smoothing for softmax + CE.
+
+    Both heads take them (DESIGN.md: targets in [0, 1]; README: label smoothing
+    passes), and ``dZ = A - Y`` holds for them as for 0/1 labels, so code that
+    only works for hard labels (``A - (Y > 0.5)``, ``p[y] -= 1`` with
+    ``y = argmax Y``) is wrong here.  Each entry moves 3/256 to 115/256 away
+    from its 0/1 value, so ``Y > 0.5`` and ``argmax Y`` still give the hard
+    labels; for softmax every entry is at least 1/256 and each column sums to
+    exactly 1.  Every value is a multiple of a power of two, exact in float32.
+
+    Example:
+        >>> soft_targets(np.array([[1.0, 0.0]]), "sigmoid-bce", 0).round(3).tolist()
+        [[0.758, 0.402]]
+    """
+    rng = np.random.default_rng([int(seed), 1])
+    q, m = Y.shape
+    if head == "sigmoid-bce":
+        shift = rng.integers(3, 116, Y.shape) / _SOFT_DENOMINATOR
+        return np.abs(Y - shift)
+    D = _SOFT_DENOMINATOR * 2 ** max(0, int(np.ceil(np.log2(max(q, 1)))) - 2)  # room for q entries >= 1/D
+    counts = rng.integers(1, max(2, D // (2 * q)) + 1, (q, m)).astype(np.float64)
+    hot = np.argmax(Y, axis=0)
+    counts[hot, np.arange(m)] = 0.0
+    counts[hot, np.arange(m)] = D - counts.sum(axis=0)
+    return counts / D
 
 
 # ------------------------------------------------------------------ the truth
@@ -156,6 +202,14 @@ class Reference:
         each activation including how its rounding grows through ``f``.
         The bound scales with the magnitudes the entry is computed from, so
         the tolerance ``rtol * S`` does too (any depth, any head).
+
+        A sigmoid output's dZ also carries ``+ 1``: a correct sigmoid is
+        computed through quantities of size 1 (``1 + exp(-z)``,
+        ``0.5 * (1 + tanh(z / 2))``, ``1 - sigmoid(-z)``), so its absolute
+        error is about eps whatever ``A`` is.  Where ``A`` and ``Y`` are tiny
+        (``A ~ 1e-13`` at confident outputs, ``Y = 0``) that eps is a large
+        relative error of ``A - Y``, yet it is float rounding of the O(1)
+        quantities, not a bug; every gradient downstream inherits the term.
         """
         if not is_classic(self.net):
             return self._scale_general()
@@ -167,7 +221,7 @@ class Reference:
         T2 = absW["W2"] @ np.abs(c["A1"]) + absW["b2"]
         SA2 = np.abs(c["A2"]) + np.abs(self.ga.derivative(c["Z2"])) * T2
         T3 = absW["W3"] @ np.abs(c["A2"]) + absW["b3"]
-        S = {"dZ3": np.abs(c["A3"]) + np.abs(Y) + c["A3"] * (1 - c["A3"]) * T3}
+        S = {"dZ3": np.abs(c["A3"]) + np.abs(Y) + c["A3"] * (1 - c["A3"]) * T3 + 1.0}  # + 1: see above
         S["dZ2"] = (absW["W3"].T @ S["dZ3"]) * np.maximum(1.0, np.abs(self.ga.derivative(c["Z2"]))) * (1 + T2)
         S["dZ1"] = (absW["W2"].T @ S["dZ2"]) * np.maximum(1.0, np.abs(self.fa.derivative(c["Z1"]))) * (1 + T1)
         for layer, prev in ((1, np.abs(X)), (2, SA1), (3, SA2)):
@@ -191,7 +245,7 @@ class Reference:
         s = A * (1 - A)
         if net.head == "sigmoid-mse":
             return k * ((np.abs(A) + np.abs(Y) + s * T) * (s + 1) + np.abs(A - Y) * s * (1 + T))
-        return np.abs(A) + np.abs(Y) + s * T  # sigmoid-bce
+        return np.abs(A) + np.abs(Y) + s * T + 1.0  # sigmoid-bce; + 1: the sigmoid's O(1) terms (see _scale)
 
     def _scale_general(self) -> dict[str, np.ndarray]:
         """:meth:`_scale` for any depth, head, reduction and L2."""

@@ -23,8 +23,10 @@ finding kept, worst first, saturation told apart, and where the chain diverges.
 name to its worst finding (as in version 1), ``all_findings`` maps it to the
 list of all its findings, worst first; each finding is ``{name, kind,
 message, worst: [{index, yours, truth}], rel_error (null: infinite), case:
-{label, shape, seed, offset}}``.  Indices and shapes are in the user's
-layout.
+{label, shape, seed, offset, soft}}`` (``soft``: the case had soft targets,
+as ``smallest.soft``).  Indices and shapes are in the user's layout.  A
+report on a network description (any but the article's shape without
+widths) has a ``network`` object.
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ class BackpropReport:
         return formulas(self.L, self.network)
 
     @property
+    def described(self) -> bool:
+        """The report names a network description: one that is not the article's shape, or has widths
+        (a three-layer description keeps its widths in the header and the JSON's ``network``)."""
+        return not is_classic(self.network) or self.network.widths is not None
+
+    @property
     def convention(self) -> str:
         if is_classic(self.network):
             return CONVENTION
@@ -115,7 +123,7 @@ class BackpropReport:
             x for x in (f"layout={lay.layout}" if lay.layout != "columns" else "",
                         f"params_as={lay.params_as}" if lay.params_as != "dict" else "",
                         f"dtype={lay.dtype}" if lay.dtype != "float64" else "") if x)
-        if not is_classic(self.network):
+        if self.described:
             return f"check_backprop({self.name}), network {self.network.describe()}{how}: "
         return f"check_backprop({self.name}), f={self.f}, g={self.g}{how}: "
 
@@ -174,11 +182,11 @@ class BackpropReport:
             "diverges_at": self.diverges_at, "divergence": self.divergence,
             "smallest": None if self.smallest is None else {
                 "shape": list(self.smallest.shape), "seed": self.smallest.seed, "scale": self.smallest.scale,
-                "offset": self.smallest.offset, "how": self.smallest_how},
+                "offset": self.smallest.offset, "soft": self.smallest.soft, "how": self.smallest_how},
             "returns_dZ": self.returns_dZ, "notes": list(self.notes), "probes": list(self.probes),
             "examples": self.examples, "search": self.search, "rtol": self.rtol, "call_limit": self.call_limit,
             "convention": self.convention,
-            **({} if is_classic(self.network) else {"network": {
+            **({} if not self.described else {"network": {
                 "widths": None if self.network.widths is None else list(self.network.widths),
                 "depth": self.L, "activations": [str(a) for a in self.network.activations],
                 "head": self.network.head, "reduction": self.network.reduction, "mse": self.network.mse,
@@ -261,8 +269,16 @@ def _worse(a: Finding, b: Finding) -> bool:
     return ra > rb
 
 
-def summarise(report: BackpropReport, results: list[CaseResult], failing: list[CaseResult]) -> None:
-    """Fill ``report`` from the diagnosed ``failing`` cases (probes first, then the search's)."""
+def summarise(report: BackpropReport, results: list[CaseResult], failing: list[CaseResult],
+              extra: list[CaseResult] | tuple[CaseResult, ...] = ()) -> None:
+    """Fill ``report`` from the diagnosed ``failing`` cases (probes first, then the search's).
+
+    ``extra`` are failing extra probes (a larger batch, soft targets): a finding of theirs is
+    kept only for a name and kind that no case of ``failing`` shows, so that what the main
+    probes say, at their smaller sizes, is not replaced by a larger but no more telling case."""
+    failing, extra = list(failing), list(extra)
+    is_extra = [False] * len(failing) + [True] * len(extra)
+    failing = failing + extra
     conventions = sorted({k for r in results for k in r.convention})
     if conventions:
         report.notes.append(f"{', '.join(conventions)} are dJ/dZ, 1/m of the article's convention dZ = m dJ/dZ "
@@ -275,10 +291,10 @@ def summarise(report: BackpropReport, results: list[CaseResult], failing: list[C
     for name in ["backward", *order]:
         seen: dict[str, Finding] = {}
         nonfinite_at: list[tuple[Finding, str]] = []
-        for res in failing:
+        for res, backup in zip(failing, is_extra):
             fd = res.findings.get(name)
-            if fd is None:
-                continue
+            if fd is None or (backup and fd.kind in seen and fd.kind != "nonfinite"):
+                continue  # (a non-finite value anywhere counts: it decides "unstable at saturation")
             if fd.kind == "nonfinite":
                 nonfinite_at.append((fd, _saturated(res, report.layout.dtype)))
             else:

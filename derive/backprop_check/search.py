@@ -4,9 +4,13 @@ Hypothesis draws each example's shape (every size from 1, q up to 3), a seed
 for its values, a weight scale and a shift of b3 that makes the outputs very
 confident; shrinking gives the smallest failing shape.  Called inside a
 running hypothesis test (no nested search), or without hypothesis, a seeded
-random search and a greedy shape reduction run instead.  ``time_limit`` only
-stops the search, and the search's name then says so; once the user's code
-timed out or ended its process, no new example is run.
+random search and a greedy shape reduction run instead.  For heads that take
+them (sigmoid + BCE, softmax + CE) an example may have soft targets (see
+:func:`~derive.backprop_check.reference.soft_targets`); shrinking prefers
+hard ones.  ``time_limit`` only stops the search, promptly (hypothesis is
+interrupted at its next example, not left to draw the rest as passing), and
+the search's name then says so; once the user's code timed out or ended its
+process, no new example is run.
 
 ``chk`` is the checker of :mod:`derive.backprop_check.check` (its ``run``,
 ``case``, ``memo`` and ``caller``).
@@ -20,12 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from derive.backprop_check.reference import takes_soft_targets
 from derive.backprop_check.run import CaseResult
 
 __all__ = ["OFFSETS", "SCALES", "search"]
 
 OFFSETS = (0.0, 30.0, -30.0, 40.0)
 SCALES = (1.0, 0.5, 2.0)
+
+
+class _OutOfTime(BaseException):
+    """Raised from inside hypothesis's generation once ``time_limit`` is up: a BaseException, so
+    hypothesis neither counts it as a failing example nor shrinks it, but stops at once."""
 
 
 def search(chk: Any, max_examples: int, max_size: int, seed: int,
@@ -54,32 +64,38 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
     sizes = st.integers(1, max_size)
     L = chk.net.depth
     k = L + 2  # d, the hidden widths, q, m
+    soft = st.booleans() if takes_soft_targets(chk.net) else st.just(False)
     strategy = st.tuples(*[sizes] * L, st.integers(*_q_range(chk)), sizes, st.integers(0, 2**32 - 1),
-                         st.sampled_from(SCALES), st.sampled_from(OFFSETS))
-    deadline, count, late = time.perf_counter() + time_limit, [0], [False]
+                         st.sampled_from(SCALES), st.sampled_from(OFFSETS), soft)
+    deadline, count, late, found = time.perf_counter() + time_limit, [0], [False], [False]
 
     def fails(t: tuple[Any, ...]) -> bool:
-        key = (t[:k], t[k], t[k + 1], t[k + 2], "", None)
+        key = (t[:k], t[k], t[k + 1], t[k + 2], "", None, t[k + 3])
         if key in chk.memo:
             return not chk.memo[key].ok
         if chk.caller.stopped:
             return False  # timed out or died: no more calls (the report says so)
         if time.perf_counter() > deadline:
             late[0] = True
-            return False  # out of time: new examples count as passing (answers stay repeatable)
+            if not found[0]:
+                raise _OutOfTime  # still generating: stop now, not after drawing every remaining example
+            return False  # shrinking a failure: new examples count as passing (answers stay repeatable)
         count[0] += 1
-        return not chk.run(chk.case(t[:k], seed=t[k], scale=t[k + 1], offset=t[k + 2], label="hypothesis example")).ok
+        bad = not chk.run(chk.case(t[:k], seed=t[k], scale=t[k + 1], offset=t[k + 2], label="hypothesis example",
+                                   soft=t[k + 3])).ok
+        found[0] = found[0] or bad
+        return bad
 
     conf = settings(max_examples=max_examples, database=None, deadline=None, derandomize=False,
                     phases=(Phase.generate, Phase.shrink), verbosity=Verbosity.quiet, print_blob=False,
                     suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
     try:
         t = find(strategy, fails, settings=conf, random=random.Random(seed))
-    except NoSuchExample:
+    except (NoSuchExample, _OutOfTime):
         return None, count[0], _stopped("hypothesis", late[0], time_limit)
     except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
         return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
-    res = chk.memo[(t[:k], t[k], t[k + 1], t[k + 2], "", None)]
+    res = chk.memo[(t[:k], t[k], t[k + 1], t[k + 2], "", None, t[k + 3])]
     return res, count[0], _stopped("hypothesis", late[0], time_limit)
 
 
@@ -104,7 +120,7 @@ def _fallback(chk: Any, max_examples: int, max_size: int, seed: int, time_limit:
         shape = (*rng.integers(1, max_size + 1, chk.net.depth), int(rng.integers(lo, hi + 1)),
                  int(rng.integers(1, max_size + 1)))
         res = chk.run(chk.case(shape, seed=seed + 1000 + i, offset=OFFSETS[i % len(OFFSETS)],
-                               label="random example"))
+                               label="random example", soft=i % 3 == 2))
         if not res.ok:
             return _greedy_shrink(chk, res, deadline), i + 1, label
         if time.perf_counter() > deadline:
@@ -124,7 +140,8 @@ def _greedy_shrink(chk: Any, res: CaseResult, deadline: float) -> CaseResult:
                 trial_shape = shape[:i] + [smaller] + shape[i + 1:]
                 for s in (best.case.seed or 0, 0, 1):
                     for offset in sorted({0.0, best.case.offset}, key=abs):
-                        trial = chk.run(chk.case(trial_shape, seed=s, offset=offset, label="reduced example"))
+                        trial = chk.run(chk.case(trial_shape, seed=s, offset=offset, label="reduced example",
+                                                 soft=best.case.soft))
                         if not trial.ok:
                             best, improved = trial, True
                             break
