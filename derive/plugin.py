@@ -29,7 +29,10 @@ Example::
 A failing check raises ``AssertionError`` whose message lists every fault
 with its counterexample (the point, the value obtained and the true value),
 followed by the full report; the traceback shows the user's test line, not
-the checker's frames (``__tracebackhide__``).
+the checker's frames (``__tracebackhide__``).  Unusable input (a bad option,
+code in another layout, a formula that does not parse) raises the library's own
+exception (``InputError``, ``ParseError``...), also with the user's line and
+its one-line message only.
 """
 
 from __future__ import annotations
@@ -43,6 +46,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from derive.backprop_check.check import BackpropReport
 
 __all__ = ["assert_activation_ok", "check_activation_fixture", "assert_backprop_ok", "check_backprop_fixture"]
+
+
+def _as_given(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``; unusable input (:class:`numeric.errors.BackpropDeriveError`:
+    a bad option, code in another layout, a formula that does not parse) is re-raised
+    without the checker's frames, so pytest shows the user's line and the one-line
+    message.  It is the same exception object: ``pytest.raises(InputError)`` works."""
+    __tracebackhide__ = True
+    from numeric.errors import BackpropDeriveError
+
+    try:
+        return check(*args, **kwargs)
+    except BackpropDeriveError as exc:
+        raise exc.with_traceback(None) from None
 
 
 def assert_activation_ok(activation: Any, **kwargs: Any) -> "ActivationReport":
@@ -67,7 +84,7 @@ def assert_activation_ok(activation: Any, **kwargs: Any) -> "ActivationReport":
     __tracebackhide__ = True
     from derive.activation_check.check import check_activation  # sympy loads here, not at plugin load
 
-    report = check_activation(activation, **kwargs)
+    report = _as_given(check_activation, activation, **kwargs)
     if not report.ok:
         faults = "\n".join(f"  - {f}" for f in report.faults)
         raise AssertionError(f"activation check failed for {report.activation}:\n{faults}\n\n{report}")
@@ -98,7 +115,7 @@ def assert_backprop_ok(backward: Callable[..., Any], **kwargs: Any) -> "Backprop
     __tracebackhide__ = True  # a failure shows the user's test line and the report, not this frame
     from derive.backprop_check.check import check_backprop  # sympy loads here, not at plugin load
 
-    report = check_backprop(backward, **kwargs)
+    report = _as_given(check_backprop, backward, **kwargs)
     if not report.ok:
         raise AssertionError(str(report))
     return report

@@ -4,6 +4,11 @@ Owns :class:`StepTimeout` (it names the step that ran out of time),
 :func:`time_limit` (a ``SIGALRM`` timer on the main thread, a watchdog thread
 elsewhere) and the step runner :class:`_Steps` that records how long each step
 took.
+
+An interrupt is raised only inside the guarded block: never while the limit
+is being armed or disarmed (the time limit's own generators and contextlib's
+``__enter__``/``__exit__``, see :func:`_arming`), so none can escape the block
+and leave a timer running, however small the limit.
 """
 
 from __future__ import annotations
@@ -69,9 +74,43 @@ def _unsafe(frame: FrameType | None) -> FrameType | None:
     return found
 
 
-def _after_return(frame: FrameType) -> bool:
-    """Interrupt at the first profile event outside gc callbacks and finalisers once
-    ``frame`` has returned (a profile hook on this thread, removed when it fires).
+def _entry_base(frame: FrameType | None) -> list[FrameType]:
+    """The frames below a ``time_limit`` being entered from ``frame`` (its own
+    generators and ``contextlib``'s ``__enter__`` are skipped): the code that the
+    block returns to."""
+    while frame is not None and frame.f_code in _MACHINERY:
+        frame = frame.f_back
+    base = []
+    while frame is not None and len(base) < 400:
+        base.append(frame)
+        frame = frame.f_back
+    return base
+
+
+def _arming(frame: FrameType | None, base: list[FrameType]) -> bool:
+    """Whether ``frame`` is setting up or taking down a time limit: the time
+    limit's own generators or a ``contextlib`` ``__enter__``/``__exit__``
+    between ``frame`` and the code the block returns to (``base``).
+
+    An interrupt raised there would escape the block before its cleanup is
+    armed (or after it ran), leaving the timer running: it waits instead.
+    """
+    below = {id(f) for f in base}
+    depth = 0
+    while frame is not None and depth < 200:
+        if frame.f_code in _MACHINERY:
+            return True
+        if id(frame) in below:
+            return False
+        frame = frame.f_back
+        depth += 1
+    return False
+
+
+def _after_return(frame: FrameType, base: list[FrameType]) -> bool:
+    """Interrupt at the first profile event outside gc callbacks, finalisers and the
+    limit's own set-up and take-down (``base``: see :func:`_arming`) once ``frame``
+    has returned (a profile hook on this thread, removed when it fires).
 
     Returns False, installing nothing, when a profiler is already active (its hook
     cannot be chained from Python); the caller then retries on a timer.
@@ -83,7 +122,7 @@ def _after_return(frame: FrameType) -> bool:
     def profile(f: FrameType, event: str, arg: Any) -> None:
         if f is frame and event == "return":
             left.append(True)
-        elif left and _unsafe(f) is None:
+        elif left and _unsafe(f) is None and not _arming(f, base):
             sys.setprofile(None)
             raise _Expired
 
@@ -119,36 +158,45 @@ def _alarm_usable() -> bool:
 
 @contextlib.contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
-    """Main thread: a SIGALRM timer (an outer timer is honoured and re-armed)."""
+    """Main thread: a SIGALRM timer (an outer timer is honoured and re-armed).
+
+    The handler is installed and the timer armed inside the ``try`` whose
+    ``finally`` disarms them, and the handler never raises while the limit is
+    being set up or taken down (:func:`_arming`), so no alarm outlives the
+    block however small the limit.
+    """
     start = time.monotonic()
     old_delay, old_interval = signal.getitimer(signal.ITIMER_REAL)
     outer_deadline = start + old_delay if old_delay else math.inf
     previous = signal.getsignal(signal.SIGALRM)
+    base = _entry_base(sys._getframe())
+    done = False
 
     def handler(signum: int, frame: Any) -> None:
+        if done:  # a signal already on its way as the block ended
+            return
         if time.monotonic() >= outer_deadline and callable(previous):
             previous(signum, frame)  # an outer alarm (e.g. pytest-timeout) was due first
+        if _arming(frame, base):  # not while the limit is set up or taken down
+            signal.setitimer(signal.ITIMER_REAL, _DEFER)
+            return
         unsafe = _unsafe(frame)
         if unsafe is not None:  # not inside a gc callback: right after it returns
-            signal.setitimer(signal.ITIMER_REAL, _REFIRE if _after_return(unsafe) else _DEFER)
+            signal.setitimer(signal.ITIMER_REAL, _REFIRE if _after_return(unsafe, base) else _DEFER)
             return
         signal.setitimer(signal.ITIMER_REAL, _REFIRE)  # again, should this one be swallowed
         raise _Expired
 
-    signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, old_delay) if old_delay else seconds)
     try:
+        signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, min(seconds, old_delay) if old_delay else seconds)
         yield
     finally:
+        done = True  # first: from here on the handler does nothing
         if getattr(sys.getprofile(), "deferral", False):
             sys.setprofile(None)  # a deferral hook left behind is dropped
-        while True:  # a signal landing here must not leave our handler armed
-            try:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-                break
-            except _Expired:
-                continue
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)  # runs a pending handler first (a no-op now)
         if old_delay:
             left = outer_deadline - time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), old_interval)
@@ -157,20 +205,29 @@ def _alarm(seconds: float) -> Iterator[None]:
 @contextlib.contextmanager
 def _watchdog(seconds: float) -> Iterator[None]:
     """Any thread (CPython): a timer thread injects :class:`_Expired` into this
-    thread with ``PyThreadState_SetAsyncExc``, again every 50 ms until the block ends."""
+    thread with ``PyThreadState_SetAsyncExc``, again every 50 ms until the block ends.
+
+    The timer starts inside the ``try`` that stops it, and it waits while this
+    thread sets up or takes down the limit (:func:`_arming`).  The check and the
+    injection are not one atomic step, so a thread could in principle step into
+    the cleanup between them; the cleanup retries if the interrupt lands there.
+    """
     import ctypes
 
     tid = ctypes.c_ulong(threading.get_ident())
     inject = ctypes.pythonapi.PyThreadState_SetAsyncExc
     lock = threading.Lock()
     state = {"done": False, "fired": False}
+    base = _entry_base(sys._getframe())
 
     def fire() -> None:
         with lock:
             if state["done"]:
                 return
-            if _unsafe(sys._current_frames().get(tid.value)) is not None:
-                again = threading.Timer(_DEFER, fire)  # not inside a gc callback: a little later
+            frame = sys._current_frames().get(tid.value)
+            if _arming(frame, base) or _unsafe(frame) is not None:
+                # not while the limit is set up or taken down, nor in a gc callback: a little later
+                again = threading.Timer(_DEFER, fire)
                 again.daemon = True
                 again.start()
                 return
@@ -182,8 +239,8 @@ def _watchdog(seconds: float) -> Iterator[None]:
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
-    timer.start()
     try:
+        timer.start()
         yield
     finally:
         while True:  # an interrupt landing here must not leave the watchdog running
@@ -230,6 +287,14 @@ def time_limit(step: str, seconds: float | None) -> Iterator[None]:
             yield
     except _Expired:
         raise StepTimeout(step, seconds) from None
+
+
+_MACHINERY = frozenset({
+    _alarm.__wrapped__.__code__, _watchdog.__wrapped__.__code__,  # type: ignore[attr-defined]
+    time_limit.__wrapped__.__code__, _quiet_unraisable.__wrapped__.__code__,  # type: ignore[attr-defined]
+    contextlib._GeneratorContextManager.__enter__.__code__,
+    contextlib._GeneratorContextManager.__exit__.__code__,
+})  # code that sets up or takes down a time limit: an interrupt waits while it runs
 
 
 class _Steps:

@@ -67,14 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _rtol(text: str) -> float:
     value = options.finite_float(text)
     if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a relative tolerance in (0, 1) such as 1e-6, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a relative tolerance in (0, 1) such as 1e-6, got {text.strip()!r}")
     return value
 
 
 def _nonnegative_float(text: str) -> float:
     value = options.finite_float(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text.strip()!r}")
     return value
 
 

@@ -27,6 +27,7 @@ _MAX_SEED = 2**32 - 1  # numpy's and hypothesis's seeds fit in 32 bits
 
 
 def _fail(text: str, wanted: str) -> argparse.ArgumentTypeError:
+    text = str(text).strip()
     shown = text if len(text) <= 40 else text[:37] + "..."
     return argparse.ArgumentTypeError(f"expected {wanted}, got {shown!r}")
 

@@ -45,6 +45,8 @@ def activation_expr(spec: Any, **params: Any) -> sp.Expr:
         # values become exact, bounded numbers: never text that sympy would eval
         params = {k: parse_number(v, name=f"parameter {k}") for k, v in params.items()}
     if isinstance(spec, str):
+        if spec.strip() in CATALOG:  # blanks around a catalog name are ignored, as around a formula
+            spec = spec.strip()
         if spec not in CATALOG and (spec.strip() == "z" or not spec.strip().isidentifier() or len(spec) > 64):
             return parse_activation(spec, params)
         if spec not in CATALOG:

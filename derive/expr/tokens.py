@@ -88,7 +88,8 @@ class Scanned:
 
     Attributes:
         text: the user's text.
-        source: the rewritten text (``^`` -> ``**``; newlines and tabs -> spaces).
+        source: the rewritten text (``^`` -> ``**``; newlines and tabs -> spaces,
+            leading ones dropped).
         columns: ``columns[i]`` is the user's 1-based column of ``source[i]``
             (one extra entry for the end of the text).
         numbers: source offset -> the exact text of the number literal starting there.
@@ -151,7 +152,8 @@ def scan(text: str) -> Scanned:
         ch = text[i]
         col = i + 1
         if ch in " \t\r\n\f\v":
-            emit(" ", col)
+            if src:  # leading blanks are dropped (ast.parse would call them an indent)
+                emit(" ", col)
             i += 1
             continue
         if not ch.isascii() or not ch.isprintable():
