@@ -30,6 +30,7 @@ from derive.scalar import bce_simplification, head_derivations, sigmoid_derivati
 from derive.steps import Derivation
 from numeric.compare import compare_gradients, draw_network_problem, draw_problem
 from numeric.description import Network
+from numeric.errors import InputError
 from numeric.gradcheck import numerical_gradient, tolerance
 
 __all__ = [
@@ -133,7 +134,7 @@ class VerifyReport:
         out.append(f"Backward formulas, by the reverse pass over the affine / elementwise / {head_rule} rules")
         proven = all(p.ok for p in self.proofs)
         for s in self.backward.steps:
-            tag = "level 1 (exact)" if proven else "NOT PROVEN"
+            tag = ("level 1 (exact)" if proven else "NOT PROVEN") if self.proofs else "level 1 not run"
             if str(s.lhs).startswith("dA"):
                 tag = "intermediate m dJ/dA, inlined below"
             out.append(f"  [{s.rule:14s}] {str(s.lhs) + ' = ' + plain(s.rhs):34s} {tag}")
@@ -141,6 +142,8 @@ class VerifyReport:
         out.append("Proof level 1 (hidden activations undefined functions; every entry a symbol): "
                    "sympy diff of the cost minus each formula expands to 0")
         out += [f"  {p.statement()}" for p in self.proofs]  # no timings: same bytes on any machine
+        if not self.proofs:
+            out.append("  not run (no shape given: proof_shapes=[])")
         out.append("")
         if self.symbolic is not None:
             out.append("Proof level 2 (index notation, symbolic sizes; covers every size with the chain rule)")
@@ -198,12 +201,31 @@ _PROOF_WIDTHS: dict[int, tuple[int, ...]] = {
 }
 
 
+MAX_PROOF_DEPTH = 12
+"""The deepest description proven at level 1 by default.  The exact proof differentiates
+the whole cost, a nesting of L unspecified functions, and its cost grows about 1.5 times
+per layer at the thinnest shapes (measured at widths 2, 1, 2, ..., 2 and m = 2: depth 8
+1.3 s, 10 2.2 s, 12 4.5 s, 16 22 s).  Deeper descriptions must pass ``proof_shapes``
+(``[]`` skips level 1; levels 2 and 3 still run)."""
+
+
 def network_proof_shape(network: Network) -> tuple[int, ...]:
-    """The default level-1 shape of a description: small widths of its depth
-    (at least 2, all different, q >= 2), then m = 2.  Large networks are proven
-    at this shape; the index-form proof (level 2) covers every size."""
+    """The default level-1 shape of a description: small widths of its depth, then
+    m = 2.  Up to depth 4 all different (at least 2, q >= 2); at depths 5 and 6
+    alternating 2, 3 (every weight matrix still non-square); from depth 7 to
+    :data:`MAX_PROOF_DEPTH` alternating 2, 1 with q = 2 (widths 2 to L + 2 took
+    over 150 s and gigabytes from depth 6).  Large networks are proven at this
+    shape; the index-form proof (level 2) covers every size."""
     L = network.depth
-    widths = _PROOF_WIDTHS.get(L) or tuple(range(2, L + 3))
+    if L > MAX_PROOF_DEPTH:
+        raise InputError(f"depth {L} is over {MAX_PROOF_DEPTH}, the deepest proven exactly by default (the proof "
+                         "costs about 1.5 times more per layer: depth 16 takes 20 s); in the library, pass "
+                         "proof_shapes=[] to skip level 1, or a shape of your own")
+    if L in _PROOF_WIDTHS:
+        widths = _PROOF_WIDTHS[L]
+    else:
+        other = 3 if L <= 6 else 1
+        widths = tuple(2 if i % 2 == 0 else other for i in range(L + 1))[:-1] + (2,)
     return (*widths, 2)
 
 
@@ -215,11 +237,17 @@ def network_numeric_shapes(network: Network) -> list[tuple[int, ...]]:
     q = network.widths[-1] if network.widths is not None and network.widths[-1] <= 4 else 3
     if network.head == "softmax-ce":
         q = max(q, 2)
-    shapes = [(3, *(4, 2, 5, 3, 4, 2, 3)[: L - 1], q, 5), (5, *(3, 6, 2, 4, 3, 5, 2)[: L - 1], q, 1)]
+    hidden_a, hidden_b = _cycle((4, 2, 5, 3, 4, 2, 3), L - 1), _cycle((3, 6, 2, 4, 3, 5, 2), L - 1)
+    shapes = [(3, *hidden_a, q, 5), (5, *hidden_b, q, 1)]
     w = network.widths
     if w is not None and all(w[i] * w[i + 1] <= 64 for i in range(L)):
         shapes.insert(0, (*w, 4))
     return shapes
+
+
+def _cycle(widths: tuple[int, ...], n: int) -> tuple[int, ...]:
+    """The first ``n`` widths of ``widths`` repeated (any depth, not only up to 8)."""
+    return tuple(widths[i % len(widths)] for i in range(n))
 
 
 def check_numeric_network(network: Network, shape: Sequence[int], *, seed: int = 0) -> NumericCheck:
@@ -267,11 +295,13 @@ def _verify_network(
     network: Network, *, proof_shapes: Sequence[Sequence[int]] | None, symbolic: bool,
     numeric_shapes: Sequence[Sequence[int]] | None, seed: int, say: Callable[[str], None],
 ) -> VerifyReport:
+    if proof_shapes is None:
+        proof_shapes = [network_proof_shape(network)]  # refuses a depth over MAX_PROOF_DEPTH before any work
     sym = as_symbolic(network)
     say(f"derive: forward and backward passes, scalar facts of {network.head}")
     report = VerifyReport(derive_forward(sym), derive_backward(sym), head_derivations(network), [],
                           network=network)
-    for shape in proof_shapes if proof_shapes is not None else [network_proof_shape(network)]:
+    for shape in proof_shapes:
         say(f"prove: exact at (widths..., m) = {tuple(shape)}")
         report.proofs.append(prove_exact(shape, sym))
     if symbolic:
