@@ -101,7 +101,8 @@ def test_a_tiny_limit_in_the_library_does_not_reach_the_callers_code():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stderr[-2000:])
 
 
-@pytest.mark.parametrize("limit", [pytest.param("1e-9", marks=pytest.mark.slow), "1e-6"])
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", ["1e-9", "1e-6"])
 def test_a_tiny_time_limit_on_the_command_line_is_one_line_and_exit_2(limit):
     proc = _run("", "-m", "derive", "check-activation", "tanh(x)", "--time-limit", limit)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])

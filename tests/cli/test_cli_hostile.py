@@ -107,6 +107,7 @@ def test_an_unwritable_output_is_one_line_not_an_internal_error(monkeypatch, cap
     assert "internal error" not in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_output_to_dev_full_is_one_line_and_exit_2():
     with open("/dev/full", "w") as full:
