@@ -2,9 +2,10 @@
 
 Wiring: ``derive.cli.COMMANDS`` lists :func:`register`.  Exit codes: 0 when
 the report was written and every check passed, 1 when a check failed or the
-LaTeX build failed (nothing is overwritten then), 2 for unusable input, 130
-when interrupted (SIGINT/SIGTERM).  Every error message says what is on disk
-afterwards.
+LaTeX build failed (nothing is overwritten then), 2 for unusable input (a
+bare activation name outside the catalog, an output folder that cannot hold
+the report), 130 when interrupted (SIGINT/SIGTERM).  Every error message says
+what is on disk afterwards.
 """
 
 from __future__ import annotations
@@ -93,8 +94,13 @@ def network_from_args(args: argparse.Namespace) -> object | None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Run the ``report`` command; returns the exit code."""
-    from derive.report.build import ReportError, latexmk_available, write_report
+    """Run the ``report`` command; returns the exit code.
+
+    The names and the output folder are checked before any work: a bare
+    --f/--g/--activation name outside the catalog, or an --out that cannot
+    hold DIR/STEM.tex and .pdf, exits 2 at once.
+    """
+    from derive.report.build import OutputPathError, ReportError, check_output, latexmk_available, write_report
 
     out_dir = Path(args.out)
     start = time.perf_counter()
@@ -103,26 +109,32 @@ def run_report(args: argparse.Namespace) -> int:
         from derive.report.general import collect_general, report_name_of
         from derive.report.general_tex import render_general
 
+        stem = report_name_of(network, seed=args.seed)
+        check_output(out_dir, stem)
         general = collect_general(network, seed=args.seed, progress=_progress)
         failures = general.failures()
         ok = not failures
         _progress("render: LaTeX text")
         tex = render_general(general)
-        stem = report_name_of(network)
     elif args.activation is not None:
-        from derive.report.activation_report import activation_report
+        from derive.report.activation_report import activation_report, activation_stem
+        from derive.report.network import resolve
 
-        stem, tex, ok, failures = activation_report(args.activation, progress=_progress)
+        resolve(args.activation)
+        check_output(out_dir, activation_stem(args.activation, seed=args.seed))
+        stem, tex, ok, failures = activation_report(args.activation, seed=args.seed, progress=_progress)
     else:
         from derive.report.latex import render_network
-        from derive.report.network import collect_network, report_name
+        from derive.report.network import collect_network, report_name, resolve
 
+        resolve(args.f), resolve(args.g)
+        stem = report_name(args.f, args.g, seed=args.seed)
+        check_output(out_dir, stem)
         report = collect_network(args.f, args.g, seed=args.seed, progress=_progress)
         failures = report.failures()
         ok = not failures
         _progress("render: LaTeX text")
         tex = render_network(report)
-        stem = report_name(args.f, args.g)
     if not ok:
         _progress("FAILED: " + "; ".join(failures))
         print(f"backprop-derive: error: checks failed, nothing written: {'; '.join(failures)}", file=sys.stderr)
@@ -135,8 +147,8 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         written = write_report(tex, out_dir, stem, pdf=pdf)
     except ReportError as exc:
-        print(f"backprop-derive: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"backprop-derive: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2 if isinstance(exc, OutputPathError) else 1
     except KeyboardInterrupt:
         from derive.report.pair import describe_pair
 

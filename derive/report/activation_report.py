@@ -23,14 +23,16 @@ __all__ = ["activation_report", "render_activation", "activation_stem"]
 Progress = Callable[[str], None]
 
 
-def activation_stem(text: str) -> str:
-    """File stem of the report of ``text``: a slug and a short hash.
+def activation_stem(text: str, *, seed: int = 0) -> str:
+    """File stem of the report of ``text``: a slug and a short hash, then
+    ``-seed_N`` when the seed is not the default 0.
 
     Example:
         >>> activation_stem("z*tanh(z)")
         'activation-z-tanh-z-867096'
     """
-    return f"activation-{file_slug(text, limit=32)}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+    stem = f"activation-{file_slug(text, limit=32)}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+    return stem + (f"-seed_{seed}" if seed != 0 else "")
 
 
 def _t(text: Any) -> str:
@@ -210,4 +212,4 @@ def activation_report(
         say(f"note: {note}")
     say("render: LaTeX text")
     tex_text = render_activation(report, expression)
-    return activation_stem(expression), tex_text, report.ok, list(report.faults)
+    return activation_stem(expression, seed=seed), tex_text, report.ok, list(report.faults)

@@ -3,17 +3,24 @@
 The .tex is rendered and stamped with its digest (:mod:`derive.report.pair`);
 the PDF is built from it in a fresh work folder (``latexmk -pdf
 -interaction=nonstopmode -halt-on-error -no-shell-escape``, an argument list
-with a timeout, no shell, its own process group, killed with its owner).
-Only then are the files staged beside their targets (written and fsynced)
-and renamed into place, the PDF first: a run killed at any instant leaves
-the earlier pair, the new pair, or a pair whose digests differ, which
-:func:`derive.report.pair.read_pair` refuses.  SIGINT and SIGTERM stop
+with a timeout, no shell, its own process group, killed with its owner),
+then settled: latexmk decides whether to rerun pdfLaTeX from file times and
+sizes (1 s granularity), so under load it can stop one pass early, with a
+stale contents table.  :func:`build_pdf` therefore runs pdfLaTeX again until
+a pass reads exactly the auxiliary files it writes and its log asks for no
+rerun (:func:`rerun_request`), at most :data:`SETTLE_PASSES` times, and
+refuses a build that does not settle: the PDF is the fixed point, the same
+on every run.  Only then are the files staged beside their targets (written
+and fsynced) and renamed into place, the PDF first: a run killed at any
+instant leaves the earlier pair, the new pair, or a pair whose digests
+differ, which :func:`derive.report.pair.read_pair` refuses.  SIGINT and SIGTERM stop
 latexmk and remove the work folder and the staged files; the next run sweeps
 what a SIGKILL left behind.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -22,13 +29,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from derive.report.pair import StaleReportError, describe_pair, pdf_digest, stamp, staged_name, sweep_stale, tex_digest, work_prefix
-from numeric.errors import BackpropDeriveError
+from numeric.errors import BackpropDeriveError, InputError
 
 __all__ = [
     "ReportError",
@@ -43,10 +51,15 @@ __all__ = [
     "StaleReportError",
     "Interrupted",
     "LATEXMK_TIMEOUT",
+    "SETTLE_PASSES",
+    "OutputPathError",
+    "check_output",
+    "rerun_request",
 ]
 
 SOURCE_DATE_EPOCH = "0"
 LATEXMK_TIMEOUT = 180.0
+SETTLE_PASSES = 4  # pdfLaTeX passes after latexmk, the first of which confirms a settled build
 
 
 class ReportError(BackpropDeriveError):
@@ -55,6 +68,11 @@ class ReportError(BackpropDeriveError):
 
 class LatexBuildError(ReportError):
     """LaTeX failed; the message names the log line."""
+
+
+class OutputPathError(ReportError, InputError):
+    """The output path cannot hold the report (a file where a folder must be,
+    a folder where a file must be, no permission): unusable input, exit 2."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -74,10 +92,54 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         _unlink(tmp)
-        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _write_error(f"cannot write {path}", exc) from exc
     except BaseException:
         _unlink(tmp)
         raise
+
+
+# errors that say the path itself is unusable (input, exit 2), not that the disk failed
+_PATH_ERRNOS = frozenset({errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOENT, errno.EACCES, errno.EPERM,
+                          errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP})
+
+
+def _write_error(what: str, exc: OSError, *, then: str = "") -> ReportError:
+    """``what: reason[; then]`` as an :class:`OutputPathError` when the path is
+    at fault, else a :class:`ReportError` (a full disk, an I/O error)."""
+    kind = OutputPathError if exc.errno in _PATH_ERRNOS else ReportError
+    return kind(f"{what}: {exc.strerror or exc}" + (f"; {then}" if then else ""))
+
+
+def check_output(out_dir: Path, stem: str) -> None:
+    """Refuse, before any work, an output folder that cannot hold ``stem.tex``
+    and ``stem.pdf``: a file where the folder must be (or one of its parents),
+    a folder where the .tex or the .pdf must be, a folder we may not write.
+
+    Raises:
+        OutputPathError: one line naming the path and what is wrong with it.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir():
+            raise OutputPathError(f"{out_dir} is not a folder: the report cannot be written in it")
+        for name in (f"{stem}.tex", f"{stem}.pdf"):
+            target = out_dir / name
+            if target.is_dir():
+                raise OutputPathError(f"{target} is a folder, not a report file: move it away or choose another folder")
+            if target.exists() and not target.is_file():
+                raise OutputPathError(f"{target} is not a regular file: move it away or choose another folder")
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise OutputPathError(f"cannot write in {out_dir}: permission denied")
+        return
+    parent = out_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"cannot create {out_dir}: {parent} is not a folder")
+    try:  # a folder made and removed at once: permission bits do not tell (root, /proc, read-only mounts)
+        os.rmdir(tempfile.mkdtemp(prefix=staged_name(out_dir), suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise OutputPathError(f"cannot create {out_dir}: {exc.strerror or exc} in {parent}") from exc
 
 
 def _unlink(path: Path | str) -> None:
@@ -94,7 +156,7 @@ def _stage(path: Path, data: bytes | str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=staged_name(path), suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _write_error(f"cannot write {path}", exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -103,7 +165,7 @@ def _stage(path: Path, data: bytes | str) -> str:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
     except OSError as exc:
         _unlink(tmp)
-        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _write_error(f"cannot write {path}", exc) from exc
     except BaseException:
         _unlink(tmp)
         raise
@@ -166,6 +228,51 @@ def log_problems(log: str) -> LogProblems:
     return LogProblems(tuple(errors), tuple(undefined), tuple(overfull))
 
 
+# what a log says when the next pass would print something else
+_RERUN = re.compile(
+    r"Rerun to get [^.]*right"  # LaTeX's labels, hyperref's outlines (rerunfilecheck), ...
+    r"|Label\(s\) may have changed"
+    r"|There were undefined references"
+    r"|Rerun LaTeX"  # longtable's "Table widths have changed. Rerun LaTeX."
+    r"|Please rerun LaTeX"
+    r"|^\(rerunfilecheck\)\s+Rerun"
+    r"|Package rerunfilecheck Warning: File .* has changed",
+    re.MULTILINE,
+)
+
+
+def rerun_request(log: str) -> str | None:
+    """The first line of a pdfLaTeX log that asks for another pass, or None.
+
+    The log's lines are unwrapped first (TeX breaks them at 79 characters).
+
+    Example:
+        >>> rerun_request("LaTeX Warning: Label(s) may have changed. Rerun to get cross-references right.\\n")
+        'LaTeX Warning: Label(s) may have changed. Rerun to get cross-references right.'
+        >>> rerun_request("Package: rerunfilecheck 2022/07/10 v1.10 Rerun checks for auxiliary files (HO)\\n") is None
+        True
+    """
+    for line in _unwrap(log):
+        if _RERUN.search(line):
+            return line.strip()
+    return None
+
+
+def _unwrap(log: str, width: int = 79) -> list[str]:
+    """The log's lines with TeX's hard breaks (a line of exactly ``width`` characters) joined."""
+    out: list[str] = []
+    carry = ""
+    for line in log.splitlines():
+        if len(line) == width:
+            carry += line
+            continue
+        out.append(carry + line)
+        carry = ""
+    if carry:
+        out.append(carry)
+    return out
+
+
 def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGKILL latexmk when its parent dies (a SIGKILL of the parent included)."""
     try:
@@ -224,45 +331,85 @@ def _signals_deferred() -> Iterator[None]:
 def build_pdf(tex: str, stem: str, *, timeout: float = LATEXMK_TIMEOUT) -> tuple[bytes, str]:
     """Compile ``tex`` in a fresh work folder; returns (PDF bytes, log text).
 
+    latexmk builds it; then pdfLaTeX (same flags) runs again until one pass
+    leaves every auxiliary file (.aux, .toc, .out, ...) exactly as it read
+    it and its log asks for no rerun, at most :data:`SETTLE_PASSES` passes.
+    latexmk alone is not enough: it tells a changed .aux from file times and
+    sizes, and can stop a pass early.
+
     The folder (``backprop-derive-tex-PID-...`` in the temporary directory)
-    is removed on return, on an error and on SIGINT/SIGTERM; latexmk runs in
-    its own process group, which is stopped with it.
+    is removed on return, on an error and on SIGINT/SIGTERM; latexmk and
+    pdfLaTeX run in their own process group, which is stopped with them.
 
     Raises:
         ReportError: latexmk is missing or timed out.
         LatexBuildError: LaTeX stopped on an error (the message quotes it and
-            its ``l.NN`` log line).
+            its ``l.NN`` log line), or the build did not settle.
     """
     if not latexmk_available():
         raise ReportError("latexmk is not installed (apt-get install latexmk texlive-latex-base ...)")
     sweep_stale()
+    deadline = time.monotonic() + timeout
     with _term_raises(), tempfile.TemporaryDirectory(prefix=work_prefix()) as work:
-        src = Path(work) / f"{stem}.tex"
-        src.write_text(tex, encoding="utf-8")
-        env = dict(os.environ)
-        env.update(SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", TZ="UTC")
-        cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"{stem}.tex"]
-        proc = subprocess.Popen(
-            cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True, preexec_fn=_pdeathsig if sys.platform.startswith("linux") else None,
+        folder = Path(work)
+        (folder / f"{stem}.tex").write_text(tex, encoding="utf-8")
+        flags = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
+        _run(["latexmk", "-pdf", *flags, f"{stem}.tex"], folder, stem, deadline, timeout)
+        log = ""
+        for _ in range(SETTLE_PASSES):
+            before = _aux_state(folder, stem)
+            log = _run(["pdflatex", *flags, f"{stem}.tex"], folder, stem, deadline, timeout)
+            if _aux_state(folder, stem) == before and rerun_request(log) is None:
+                return (folder / f"{stem}.pdf").read_bytes(), log
+        why = rerun_request(log) or "its auxiliary files still change from pass to pass"
+        raise LatexBuildError(
+            f"LaTeX build of {stem}.tex did not settle after latexmk and {SETTLE_PASSES} more pdflatex passes: {why}"
         )
-        try:
-            (Path(work) / ".pgid").write_text(str(proc.pid))
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            _stop(proc)
-            raise ReportError(f"latexmk did not finish within {timeout:.0f} s") from exc
-        except BaseException:
-            _stop(proc)
-            raise
-        log_path = Path(work) / f"{stem}.log"
-        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
-        pdf = Path(work) / f"{stem}.pdf"
-        problems = log_problems(log)
-        if proc.returncode != 0 or problems.errors or not pdf.exists():
-            first = problems.errors[0] if problems.errors else (out or "").strip()[-400:]
-            raise LatexBuildError(f"LaTeX build of {stem}.tex failed: {first}")
-        return pdf.read_bytes(), log
+
+
+# files of the work folder that are not read back by the next pass
+_NOT_AUX = (".tex", ".pdf", ".log", ".fls", ".fdb_latexmk", ".synctex.gz")
+
+
+def _aux_state(folder: Path, stem: str) -> dict[str, bytes]:
+    """The content of every file a LaTeX pass may read back (.aux, .toc, .out, ...)."""
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_NOT_AUX)
+    }
+
+
+def _run(cmd: list[str], folder: Path, stem: str, deadline: float, timeout: float) -> str:
+    """Run one LaTeX command in ``folder`` (its own process group, stopped
+    with its owner); returns the log text.
+
+    Raises:
+        ReportError: it ran past the deadline.
+        LatexBuildError: it failed, or the log shows an error, or there is no PDF.
+    """
+    env = dict(os.environ)
+    env.update(SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", TZ="UTC")
+    proc = subprocess.Popen(
+        cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        text=True, start_new_session=True, preexec_fn=_pdeathsig if sys.platform.startswith("linux") else None,
+    )
+    try:
+        (folder / ".pgid").write_text(str(proc.pid))
+        out, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 0.001))
+    except subprocess.TimeoutExpired as exc:
+        _stop(proc)
+        raise ReportError(f"{cmd[0]} did not finish within {timeout:.0f} s (the whole LaTeX build's limit)") from exc
+    except BaseException:
+        _stop(proc)
+        raise
+    log_path = folder / f"{stem}.log"
+    log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    problems = log_problems(log)
+    if proc.returncode != 0 or problems.errors or not (folder / f"{stem}.pdf").exists():
+        first = problems.errors[0] if problems.errors else (out or "").strip()[-400:]
+        raise LatexBuildError(f"LaTeX build of {stem}.tex failed: {first}")
+    return log
 
 
 @dataclass(frozen=True)
@@ -289,6 +436,7 @@ def write_report(tex: str, out_dir: Path, stem: str, *, pdf: bool = True) -> Wri
         Interrupted, KeyboardInterrupt: SIGTERM/SIGINT; staged files are removed.
     """
     out_dir = Path(out_dir)
+    check_output(out_dir, stem)
     sweep_stale(out_dir)
     tex = stamp(tex)
     digest = tex_digest(tex)
@@ -319,9 +467,9 @@ def write_report(tex: str, out_dir: Path, stem: str, *, pdf: bool = True) -> Wri
             _fsync_dir(out_dir)
     except OSError as exc:
         where = describe_pair(out_dir, stem, digest=digest)
-        raise ReportError(f"cannot write in {out_dir}: {exc.strerror or exc}; {where}") from exc
+        raise _write_error(f"cannot write in {out_dir}", exc, then=where) from exc
     except ReportError as exc:
-        raise ReportError(f"{exc}; {describe_pair(out_dir, stem, digest=digest)}") from exc
+        raise type(exc)(f"{exc}; {describe_pair(out_dir, stem, digest=digest)}") from exc
     finally:
         for name in staged:
             _unlink(name)

@@ -34,7 +34,7 @@ from derive.verify import NumericCheck, check_numeric_network, network_numeric_s
 from numeric.description import Network
 from numeric.errors import InputError
 
-__all__ = ["GeneralReport", "collect_general", "report_name_of", "catalog_network"]
+__all__ = ["GeneralReport", "collect_general", "report_name_of", "catalog_network", "shortest_number"]
 
 Progress = Callable[[str], None]
 
@@ -109,13 +109,27 @@ def catalog_network(network: Any) -> Network:
     return network
 
 
-def report_name_of(network: Network) -> str:
+def shortest_number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value`` (Python's repr),
+    without a trailing ``.0``: the L2 rate in the report's name and text.
+
+    Example:
+        >>> shortest_number(0.1234567), shortest_number(0.30000000000000004), shortest_number(2.0)
+        ('0.1234567', '0.30000000000000004', '2')
+    """
+    text = repr(float(value))
+    return text.removesuffix(".0")
+
+
+def report_name_of(network: Network, *, seed: int = 0) -> str:
     """The file stem of a description's report: widths, activations, head,
-    then every option that differs from its default.
+    then every option that differs from its default (the seed last).
 
     Example:
         >>> report_name_of(Network(widths=(5, 3), activations=(), head="identity-mse", mse="torch", l2=0.01))
         'network-5-3-identity-mse-mse_torch-l2_0p01'
+        >>> report_name_of(Network(widths=(3, 2), activations=()), seed=5)
+        'network-3-2-sigmoid-bce-seed_5'
     """
     parts = ["network", "-".join(str(w) for w in network.widths or ())]
     parts += list(network.activations)
@@ -125,9 +139,11 @@ def report_name_of(network: Network) -> str:
     if network.head.endswith("mse") and network.mse != "half":
         parts.append(f"mse_{network.mse}")
     if network.l2:
-        parts.append(f"l2_{network.l2:g}".replace(".", "p").replace("+", ""))
+        parts.append(f"l2_{shortest_number(network.l2)}".replace(".", "p").replace("+", ""))
         if network.l2_convention != "lambda/2m":
             parts.append("l2half")
+    if seed != 0:
+        parts.append(f"seed_{seed}")
     return "-".join(p for p in parts if p)
 
 

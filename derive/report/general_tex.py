@@ -20,7 +20,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from derive.report.general import GeneralReport
+from derive.report.general import GeneralReport, shortest_number
 from derive.report.head_tex import render_steps
 from derive.report.latex import (
     render_activation_section,
@@ -56,6 +56,15 @@ GENERAL_TAGS: dict[str, str] = {
     "H": r"the head's rule, derived entry by entry in Section~\ref{sec:head}",
     "L": r"the affine weight rule (R) plus the gradient of the L2 term, Section~\ref{sec:head-l2}",
 }
+
+
+def _latex_number(value: float) -> str:
+    """``value`` exactly, in the fewest digits, for math mode: ``0.1234567``, ``1 \\cdot 10^{-5}``."""
+    text = shortest_number(value)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
 def _tag(reason: str) -> str:
@@ -189,7 +198,7 @@ def _forward(report: GeneralReport) -> str:
     if net.l2:
         extra.append(
             f"L2 term, convention \\texttt{{{_t(net.l2_convention)}}}, with rate $\\lambda$ (here "
-            f"$\\lambda = {net.l2:g}$); $\\lVert W \\rVert_F^2$ is the sum of the squared entries. The biases "
+            f"$\\lambda = {_latex_number(net.l2)}$); $\\lVert W \\rVert_F^2$ is the sum of the squared entries. The biases "
             "are not regularised.")
     return (
         "\\section{Forward propagation and the cost}\\label{sec:forward}\n"

@@ -79,8 +79,9 @@ class NetworkReport:
         return not self.failures()
 
 
-def report_name(f: str, g: str) -> str:
-    """The report's file stem: ``network-swish-leaky_relu``.
+def report_name(f: str, g: str, *, seed: int = 0) -> str:
+    """The report's file stem: ``network-swish-leaky_relu``, then ``-seed_N``
+    when the seed is not the default 0.
 
     Text that is not a catalog name gets a short hash after its slug, so two
     expressions with the same slug do not overwrite each other's report.
@@ -88,6 +89,8 @@ def report_name(f: str, g: str) -> str:
     Example:
         >>> report_name("swish", "leaky_relu")
         'network-swish-leaky_relu'
+        >>> report_name("swish", "leaky_relu", seed=5)
+        'network-swish-leaky_relu-seed_5'
     """
     import hashlib
 
@@ -98,26 +101,42 @@ def report_name(f: str, g: str) -> str:
             return spec
         return f"{file_slug(spec, limit=24)}-{hashlib.sha256(spec.encode()).hexdigest()[:6]}"
 
-    return f"network-{part(f)}-{part(g)}"
+    return f"network-{part(f)}-{part(g)}" + (f"-seed_{seed}" if seed != 0 else "")
+
+
+# a bare name that is a formula: the variable alone (the identity)
+_VARIABLES = ("z", "x")
 
 
 def resolve(spec: str) -> Any:
     """A catalog name as is; any other text parsed safely to a sympy expression.
 
+    A bare name that is not in the catalog is refused, not read as a formula
+    in that one variable (``rleu`` would be the identity).
+
     Raises:
-        UnknownActivationError: not a name, and no safe parser is available.
+        UnknownActivationError: a bare name outside the catalog, or not a name
+            and no safe parser is available.
         InputError: the parser refused the text (its message names the column).
     """
     if spec in CATALOG:
         return spec
     try:
-        return activation_expr(spec)
+        expr = activation_expr(spec)
     except UnknownActivationError:
         try:
             from derive.expr.parser import parse_activation
         except ImportError:
             raise
-        return parse_activation(spec)
+        expr = parse_activation(spec)
+    name = spec.strip() if isinstance(spec, str) else ""
+    if name.isidentifier() and name not in _VARIABLES and name not in CATALOG:
+        # the parser read a bare name as the variable (or a constant): a misspelt catalog name
+        raise UnknownActivationError(
+            f"unknown activation {name!r}; known: {', '.join(CATALOG)} "
+            "(or a formula in z, e.g. 'z*tanh(z)')"
+        )
+    return expr
 
 
 def _numeric_side(spec: Any) -> tuple[Any, bool]:

@@ -118,6 +118,10 @@ def read_pair(out_dir: Path, stem: str) -> Pair:
             carry the .tex's digest (an interrupted run or a leftover PDF).
     """
     tex_path, pdf_path = Path(out_dir) / f"{stem}.tex", Path(out_dir) / f"{stem}.pdf"
+    for path in (tex_path, pdf_path):
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise StaleReportError(f"{path} is {what}, not a report file")
     if not tex_path.exists():
         if pdf_path.exists():
             raise StaleReportError(f"{pdf_path} has no {tex_path.name} beside it (an interrupted run)")
