@@ -90,6 +90,7 @@ def test_tiny_limits_on_the_main_thread_leave_no_alarm_behind():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stderr[-2000:])
 
 
+@pytest.mark.slow
 def test_tiny_limits_off_the_main_thread_leave_no_interrupt_behind():
     proc = _run(_TINY_LIMITS_THREAD)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stderr[-2000:])

@@ -75,6 +75,7 @@ def test_right_formulas_losing_precision_stay_warnings():
     assert tanh.ok and tanh.claim.status == "agrees", str(tanh)
 
 
+@pytest.mark.slow
 def test_a_hanging_numpy_callable_is_named_not_the_expression():
     def hang(x):
         while True:

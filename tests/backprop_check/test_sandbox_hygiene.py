@@ -108,7 +108,7 @@ def user_code(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("target, call_limit, kind", [
-    ("forks_and_returns", 10, None),
+    pytest.param("forks_and_returns", 10, None, marks=pytest.mark.slow),
     pytest.param("forks_and_hangs", 0.5, "timed out", marks=pytest.mark.slow),
     pytest.param("forks_and_exits", 10, "process ended", marks=pytest.mark.slow),
 ], ids=["normal end", "time-out", "the child dies"])

@@ -104,6 +104,7 @@ Section~\ref{two} is on page~\pageref{two}.
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _TEX_OK or shutil.which("pdftotext") is None, reason="needs TeX Live and pdftotext")
 def test_latexmk_stopping_early_still_gives_the_settled_pdf(monkeypatch, tmp_path):
     """latexmk stopping after one pass (what its 1-s file times allow under
@@ -167,6 +168,7 @@ def tiny_l2():
     return collect_general(net, proof_shapes=[(2, 1, 2)], numeric_shapes=[(2, 1, 3)])
 
 
+@pytest.mark.slow
 def test_report_command_names_the_seed(tmp_path, monkeypatch, tiny_l2):
     from derive.report import general
 
@@ -194,6 +196,7 @@ def test_the_l2_rate_is_named_exactly(l2, part):
     assert report_name_of(net) == f"network-3-2-sigmoid-bce-{part}"
 
 
+@pytest.mark.slow
 def test_the_l2_rate_is_printed_exactly(tiny_l2):
     from derive.report.general_tex import render_general
 
