@@ -35,7 +35,7 @@ checker's end of the socket, so it reads end-of-file; on Linux the kernel
 kills it when the checker dies (``PR_SET_PDEATHSIG``), and a small watchdog
 process, told the same way, kills the group.  As the child is not in the
 terminal's process group, Ctrl-C reaches the checker only, which stops the
-child as above.  (``PR_SET_PDEATHSIG`` follows the thread that started the
+child as above (:mod:`derive.backprop_check.reaper`).  (``PR_SET_PDEATHSIG`` follows the thread that started the
 child: open and use a sandbox in one thread, as :func:`check_backprop` does.)
 
 Example:
@@ -59,6 +59,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from derive.backprop_check.reaper import die_with, end_watchdog, kill_group, prctl, watch
 from derive.backprop_check.target import (
     ImportFailed,
     describe_exception,
@@ -188,36 +189,6 @@ class InProcess:
         self.close()
 
 
-def _prctl() -> Any:
-    """libc's ``prctl`` on Linux, else None; looked up in the parent, never first in a forked child."""
-    global _PRCTL
-    if _PRCTL is False:
-        _PRCTL = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-            except Exception:  # noqa: BLE001 - no libc prctl: EOF on the socket still ends the child
-                pass
-    return _PRCTL
-
-
-_PRCTL: Any = False  # not looked up yet
-
-
-def _die_with(parent: int, sig: int) -> bool:
-    """Ask Linux to send ``sig`` to this process when ``parent`` dies; False if it already has.
-
-    The parent may die before the request is made (then nothing would be
-    sent), hence the check of ``getppid`` afterwards, as prctl(2) advises.
-    """
-    prctl = _prctl()
-    if prctl is not None:
-        prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
-    return os.getppid() == parent
-
-
 def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None,
            parent: int = 0, theirs: Any = None) -> None:
     """The child's loop: load the function, then answer calls until told to stop.
@@ -231,7 +202,7 @@ def _child(conn: Any, fn: Callable[..., Any] | None, target: str | None,
         os.setpgid(0, 0)  # a group of its own, for everything the user's code starts
     except OSError:
         pass
-    if parent and not _die_with(parent, signal.SIGKILL):
+    if parent and not die_with(parent, signal.SIGKILL):
         os._exit(1)
     me = os.getpid()
     if hasattr(os, "register_at_fork"):  # what the user's code forks holds no copy: the child's death is EOF
@@ -307,7 +278,7 @@ class Sandbox:
             except Exception:  # noqa: BLE001
                 pass
         forked = ctx.get_start_method() == "fork"
-        _prctl()
+        prctl()
         self._watchdog: int | None = None
         self._proc = ctx.Process(target=_child, daemon=True,
                                  args=(child_conn, func, target, os.getpid(), self._conn if forked else None))
@@ -317,7 +288,7 @@ class Sandbox:
             os.setpgid(self._proc.pid, self._proc.pid)  # the child does too: whichever runs first
         except OSError:
             pass  # it has already done so and exec'd (spawn), or died
-        self._watchdog = _watch(self._proc.pid)
+        self._watchdog = watch(self._proc.pid)
         if not self._conn.poll(max(_IMPORT_ALLOWANCE, self.call_limit)):
             self.close()
             raise ImportFailed(f"importing {target or 'the function'} did not finish within "
@@ -384,11 +355,11 @@ class Sandbox:
         finally:
             self._conn.close()
             self._proc = None
-            _kill_group(proc.pid)  # the user's processes, and the child if it is still running
+            kill_group(proc.pid)  # the user's processes, and the child if it is still running
             if proc.is_alive():
                 proc.kill()  # not in its group (setpgid failed)
             proc.join(5)
-            _end_watchdog(self._watchdog)
+            end_watchdog(self._watchdog)
             self._watchdog = None
 
     def __enter__(self) -> "Sandbox":
@@ -424,61 +395,6 @@ def _start_method(func: Callable[..., Any] | None, box: "Sandbox") -> str:
         raise _NoChild()
     box.threaded = [m for m in _THREADED if m in sys.modules]  # said only if a call times out
     return "fork"
-
-
-def _kill_group(group: int) -> None:
-    """SIGKILL process group ``group`` (the child's own; never ours)."""
-    if group == os.getpgrp():
-        return
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except OSError:  # ProcessLookupError: no process is left in it
-        pass
-
-
-def _watch(group: int) -> int | None:
-    """Fork a watchdog that kills process group ``group`` when this process dies (Linux only).
-
-    It waits for the kernel's ``PR_SET_PDEATHSIG`` signal, so it holds no
-    descriptor; it ignores the signals a terminal or ``kill -- -pgid`` sends
-    to this process's group, since this process's death, which follows, is
-    its cue.  :func:`_end_watchdog` ends it.
-    """
-    if not sys.platform.startswith("linux") or not hasattr(signal, "pthread_sigmask"):
-        return None
-    parent = os.getpid()
-    cue = {signal.SIGUSR1}
-    quiet = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, cue | quiet)  # inherited blocked: no window
-    try:
-        with warnings.catch_warnings():  # JAX's at-fork warning: the watchdog runs none of its code
-            warnings.simplefilter("ignore", RuntimeWarning)
-            pid = os.fork()
-    except OSError:
-        return None
-    finally:
-        if os.getpid() == parent:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-    if pid == 0:  # pragma: no cover - the watchdog; coverage does not follow it
-        try:
-            open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-            os.closerange(0, max(open_fds) + 1)  # holds nothing open: not the socket, nor a pipe someone reads
-            if _die_with(parent, signal.SIGUSR1):
-                signal.sigwait(cue)
-            os.killpg(group, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    return pid
-
-
-def _end_watchdog(pid: int | None) -> None:
-    if pid is None:
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:  # ChildProcessError: already reaped
-        pass
 
 
 class _NoChild(Exception):
