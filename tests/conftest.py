@@ -61,10 +61,27 @@ _SLOW_TESTS = (
 )
 
 
+# Parametrised families of many similar cases: every second case runs with the slow ones
+# (the default run keeps half of each family, negative controls included).
+_HALF_SLOW = (
+    "tests/backprop_check/test_bug_catalog.py::test_every_bug_is_caught_named_and_explained",
+    "tests/backprop_check/test_check_backprop.py::test_each_kind_of_error_is_named",
+    "tests/backprop_check/test_real_code.py::test_real_code_gets_the_right_verdict_set_and_pattern",
+    "tests/backprop_check/test_networks.py::test_each_head_bug_is_caught_named_and_placed",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m 'not slow' deselects
 def pytest_collection_modifyitems(config, items):
     slow = pytest.mark.slow
+    seen: dict[str, int] = {}
     for item in items:
         node = item.nodeid
         if node.startswith(_SLOW_FILES) or node.startswith(_SLOW_TESTS):
             item.add_marker(slow)
+            continue
+        family = node.split("[", 1)[0]
+        if "[" in node and family in _HALF_SLOW:
+            seen[family] = seen.get(family, -1) + 1
+            if seen[family] % 2:
+                item.add_marker(slow)
