@@ -105,7 +105,8 @@ def parse(text: str, params: Mapping[str, sp.Expr], variable: str | None = None)
             c = sc.unclosed[-1]
             before = text[:c - 1].rstrip()
             what = f" {before.split()[-1].split('(')[-1]}(" if before and before[-1].isalnum() else " '('"
-            raise ParseError(f"expected ')' to close{what} (opened at column {c}) by the end of the text", text, end) from None
+            raise ParseError(f"expected ')' to close{what} (opened at column {c}) by the end of the text",
+                             text, end) from None
         if "unexpected EOF" in msg or "was never closed" in msg:
             msg = "a bracket is never closed or an operand is missing"
         elif "unmatched ')'" in msg:
