@@ -78,7 +78,7 @@ def _entry_base(frame: FrameType | None) -> list[FrameType]:
     """The frames below a ``time_limit`` being entered from ``frame`` (its own
     generators and ``contextlib``'s ``__enter__`` are skipped): the code that the
     block returns to."""
-    while frame is not None and frame.f_code in _MACHINERY:
+    while frame is not None and _machinery(frame):
         frame = frame.f_back
     base = []
     while frame is not None and len(base) < 400:
@@ -98,7 +98,7 @@ def _arming(frame: FrameType | None, base: list[FrameType]) -> bool:
     below = {id(f) for f in base}
     depth = 0
     while frame is not None and depth < 200:
-        if frame.f_code in _MACHINERY:
+        if _machinery(frame):
             return True
         if id(frame) in below:
             return False
@@ -289,12 +289,28 @@ def time_limit(step: str, seconds: float | None) -> Iterator[None]:
         raise StepTimeout(step, seconds) from None
 
 
-_MACHINERY = frozenset({
+_OWN = frozenset({
     _alarm.__wrapped__.__code__, _watchdog.__wrapped__.__code__,  # type: ignore[attr-defined]
     time_limit.__wrapped__.__code__, _quiet_unraisable.__wrapped__.__code__,  # type: ignore[attr-defined]
+})
+_CONTEXTLIB = frozenset({
     contextlib._GeneratorContextManager.__enter__.__code__,
     contextlib._GeneratorContextManager.__exit__.__code__,
-})  # code that sets up or takes down a time limit: an interrupt waits while it runs
+})
+
+
+def _machinery(frame: FrameType) -> bool:
+    """Whether ``frame`` sets up or takes down a time limit (an interrupt waits while it
+    runs): one of the limit's own generators, or contextlib's ``__enter__``/``__exit__``
+    driving one of them.  Someone else's ``@contextmanager`` is not machinery: a step
+    that loops in one must still be stopped."""
+    code = frame.f_code
+    if code in _OWN:
+        return True
+    if code in _CONTEXTLIB:
+        gen = getattr(frame.f_locals.get("self"), "gen", None)
+        return getattr(gen, "gi_code", None) in _OWN
+    return False
 
 
 class _Steps:

@@ -108,3 +108,40 @@ def test_a_tiny_time_limit_on_the_command_line_is_one_line_and_exit_2(limit):
     proc = _run("", "-m", "derive", "check-activation", "tanh(x)", "--time-limit", limit)
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     assert "did not finish within" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+_SPIN_IN_A_CONTEXT_MANAGER = r"""
+import contextlib, threading, time
+from derive.timeout import StepTimeout, time_limit
+
+@contextlib.contextmanager
+def spin():  # someone else's context manager, looping before its yield
+    while True:
+        pass
+    yield
+
+def run():
+    start = time.monotonic()
+    try:
+        with time_limit("user step", 0.2):
+            with spin():
+                pass
+    except StepTimeout:
+        assert time.monotonic() - start < 5
+        return "stopped"
+
+assert run() == "stopped"
+box = []
+t = threading.Thread(target=lambda: box.append(run()))
+t.start(); t.join(20)
+assert box == ["stopped"], box
+print("ok")
+"""
+
+
+def test_a_step_looping_inside_someone_elses_context_manager_is_stopped():
+    """Only the time limit's own set-up and take-down hold an interrupt back: a step looping
+    in another ``@contextmanager`` (its ``__enter__`` is contextlib's, as the limit's own is)
+    was never stopped, on the main thread or off it."""
+    proc = _run(_SPIN_IN_A_CONTEXT_MANAGER)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", (proc.returncode, proc.stderr[-2000:])
