@@ -10,7 +10,7 @@ and the thread count.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sympy.matrices.expressions import MatrixSymbol
 
@@ -146,13 +146,15 @@ def render_erratum(e: Erratum, number: int) -> str:
     return "\n".join(out)
 
 
+def errata_tex(intro: str, errata: Sequence[Erratum]) -> str:
+    """The errata section: ``intro``, then each erratum rendered (both kinds of report)."""
+    return ("\\section{Errata of the source article}\\label{sec:errata}\n" + intro + "\n"
+            + "\n\n".join(render_erratum(e, i) for i, e in enumerate(errata, start=1)))
+
+
 def errata_section(report: NetworkReport) -> str:
-    return (
-        "\\section{Errata of the source article}\\label{sec:errata}\n"
-        "Each formula as the article prints it, the project's verdict, and a counterexample the project "
-        "computes (sympy for identities, float64 for rounding).\n"
-        + "\n\n".join(render_erratum(e, i) for i, e in enumerate(report.errata, start=1))
-    )
+    return errata_tex("Each formula as the article prints it, the project's verdict, and a counterexample the "
+                      "project computes (sympy for identities, float64 for rounding).", report.errata)
 
 
 # ---------------------------------------------------------------- figures

@@ -12,7 +12,7 @@ from derive.proof.index_form import INDEX_CHECK_SHAPE
 from derive.report.general import GeneralReport
 from derive.report.layout import caption_table, sci
 from derive.report.plots import activation_panels, figure
-from derive.report.sections import _g, _mark, _t, render_erratum
+from derive.report.sections import _g, _mark, _t, errata_tex
 from derive.report.texprint import function_tex, tex
 from derive.verify import TOLERANCES
 
@@ -107,13 +107,9 @@ def verification_section(report: GeneralReport) -> str:
 
 
 def errata_section(report: GeneralReport) -> str:
-    return (
-        "\\section{Errata of the source article}\\label{sec:errata}\n"
-        "This network has the article's shape (two hidden layers, sigmoid with mean binary cross-entropy), so "
-        "the article's errata apply. Each formula as the article prints it, the project's verdict, and a "
-        "counterexample the project computes.\n"
-        + "\n\n".join(render_erratum(e, i) for i, e in enumerate(report.errata, start=1))
-    )
+    return errata_tex("This network has the article's shape (two hidden layers, sigmoid with mean binary "
+                      "cross-entropy), so the article's errata apply. Each formula as the article prints it, the "
+                      "project's verdict, and a counterexample the project computes.", report.errata)
 
 
 def figures_section(report: GeneralReport) -> str:
