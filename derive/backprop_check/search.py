@@ -69,8 +69,11 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
                          st.sampled_from(SCALES), st.sampled_from(OFFSETS), soft)
     deadline, count, late, found = time.perf_counter() + time_limit, [0], [False], [False]
 
+    def memo_key(t: tuple[Any, ...]) -> tuple[Any, ...]:  # as chk.case files it: shape, seed, scale, offset, soft
+        return (t[:k], t[k], t[k + 1], t[k + 2], "", None, t[k + 3])
+
     def fails(t: tuple[Any, ...]) -> bool:
-        key = (t[:k], t[k], t[k + 1], t[k + 2], "", None, t[k + 3])
+        key = memo_key(t)
         if key in chk.memo:
             return not chk.memo[key].ok
         if chk.caller.stopped:
@@ -95,7 +98,7 @@ def _hypothesis_search(chk: Any, max_examples: int, max_size: int, seed: int,
         return None, count[0], _stopped("hypothesis", late[0], time_limit)
     except HypothesisException as exc:  # e.g. Flaky: the user's backward is not deterministic
         return None, count[0], f"hypothesis (stopped: {type(exc).__name__})"
-    res = chk.memo[(t[:k], t[k], t[k + 1], t[k + 2], "", None, t[k + 3])]
+    res = chk.memo[memo_key(t)]
     return res, count[0], _stopped("hypothesis", late[0], time_limit)
 
 
