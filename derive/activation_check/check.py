@@ -64,7 +64,7 @@ from derive.activation_check.inputs import _claim_expr, _options, _resolve
 from derive.activation_check.claim import _claim_numpy, _claim_symbolic
 from derive.activation_check.mpref import _evaluate, _mp_function, _Ref, _Reference  # noqa: F401 - _evaluate, _mp_function: tests
 from derive.activation_check.network_check import _network
-from derive.activation_check.numpy_audit import _check_callable, _register_formula
+from derive.activation_check.numpy_audit import _check_callable
 from derive.activation_check.output_form import _output_form, _piece_output_form  # a test patches _piece_output_form here
 from derive.activation_check.pieces import (  # noqa: F401 - benchmarks/ clear _SIMPLE_CACHE
     _SIMPLE_CACHE,
@@ -360,8 +360,6 @@ def _analyse(expr: sp.Expr, limit: float | None) -> _Analysis:
     with steps("high-precision reference"):
         f_ref = _Reference(split)
         d_ref = _Reference(split, dpieces, dat)
-        _register_formula(f_ref, split.fbreaks, split.pieces, split.at)  # wrong vs rounded values
-        _register_formula(d_ref, split.fbreaks, dpieces, dat)
         unreal = any(f_ref(float(x)).problem in ("not real", "undefined") for x in base)
     if unreal or any(not b.continuous for b in inner):
         form, form_note = None, "not looked for: f is not real, finite and continuous everywhere"

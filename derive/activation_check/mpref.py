@@ -240,8 +240,11 @@ class _Reference:
     def __init__(self, split: _Split, pieces: Sequence[sp.Expr] | None = None,
                  at: Sequence[sp.Expr] | None = None) -> None:
         self.fbreaks = split.fbreaks
-        self.pieces = [self._compile(p) for p in (pieces if pieces is not None else split.pieces)]
-        self.at = [self._compile(p) for p in (at if at is not None else split.at)]
+        self.formula = (list(split.fbreaks), list(pieces if pieces is not None else split.pieces),
+                        list(at if at is not None else split.at))  # the expressions: breaks, pieces, values at breaks
+        self.pieces = [self._compile(p) for p in self.formula[1]]
+        self.at = [self._compile(p) for p in self.formula[2]]
+        self.rounding: Any = None  # numpy_audit's rounding bound of this formula, built when first needed
         self._cache: dict[float, _Ref] = {}
 
     @staticmethod

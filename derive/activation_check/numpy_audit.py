@@ -30,15 +30,14 @@ Wrong or lost precision?  A value off by more than :data:`WRONG` relative
   truth is 1e-8: its terms are 1e8, so an error up to ~1e-7 is rounding, a
   warning), while ``-1`` where the truth is ~0 and no term of the formula is
   large (SiLU' at ``z = -1e6``), or ``2z`` for ``z``, is wrong: a fault.
-  Where the bound cannot be formed (a formula over the operation budget, or
-  no formula registered for the reference), large inputs keep the warning.
+  Where the bound cannot be formed (a formula over the operation budget),
+  large inputs keep the warning.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import weakref
 from typing import Any, Callable, Sequence
 
 import mpmath
@@ -147,14 +146,12 @@ def _exact(n: sp.Expr) -> bool:
     return p & (p - 1) == 0 and q & (q - 1) == 0
 
 
-_BOUNDS: "weakref.WeakKeyDictionary[_Reference, _RoundingBound]" = weakref.WeakKeyDictionary()
-
-
-def _register_formula(ref: _Reference, fbreaks: Sequence[float], pieces: Sequence[sp.Expr],
-                      at: Sequence[sp.Expr]) -> None:
-    """Tell the audit which formula ``ref`` evaluates, so that a value off at a large input
-    can be told wrong from rounded (the analysis registers f's and f''s references)."""
-    _BOUNDS[ref] = _RoundingBound(fbreaks, pieces, at)
+def _bound(ref: _Reference) -> _RoundingBound:
+    """The rounding bound of the formula ``ref`` evaluates (built once, kept on ``ref``), so that
+    a value off at a large input can be told wrong from rounded."""
+    if ref.rounding is None:
+        ref.rounding = _RoundingBound(*ref.formula)
+    return ref.rounding
 
 
 _SCALE_POINTS = np.linspace(-8.0, 8.0, 33)
@@ -222,7 +219,7 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
     excluded = breaks if is_derivative else [float(b.z) for b in kinks if not b.continuous]
     check.excluded = sorted(excluded)
     _whole_array(fn, xs, check)
-    bound = _BOUNDS.get(ref)
+    bound = _bound(ref)
     hits: dict[str, list[tuple[float, Any, Any, str]]] = {}
     errors: list[PointError] = []
     points = [float(x) for x in xs] + [-0.0]
@@ -264,11 +261,9 @@ def _check_callable(fn: Callable[..., Any], name: str, against: str, ref: _Refer
     return check
 
 
-def _unexplained(bound: _RoundingBound | None, x: float, diff: float) -> bool:
+def _unexplained(bound: _RoundingBound, x: float, diff: float) -> bool:
     """True when an error ``diff`` at a large input ``x`` is more than float64 rounding of the
     true formula can cause (:data:`ROUNDING_ULPS` ulps of its weighted terms)."""
-    if bound is None:
-        return False
     terms = bound(x)
     return terms is not None and diff > ROUNDING_ULPS * _EPS * float(min(terms, mpmath.mpf(1e300)))
 
