@@ -259,10 +259,17 @@ class _Reference:
         x = float(x)
         if x in self._cache:
             return self._cache[x]
-        k = bisect.bisect_left(self.fbreaks, x)
-        if k < len(self.fbreaks) and self.fbreaks[k] == x:
-            ref = self.at[k](x)
-        else:
-            ref = self.pieces[k](x)
+        at, k = self._where(x)
+        ref = (self.at if at else self.pieces)[k](x)
         self._cache[x] = ref
         return ref
+
+    def _where(self, x: float) -> tuple[bool, int]:
+        """(x is a breakpoint, the index of its breakpoint or of the piece it lies in)."""
+        k = bisect.bisect_left(self.fbreaks, x)
+        return k < len(self.fbreaks) and self.fbreaks[k] == x, k
+
+    def expr_at(self, x: float) -> sp.Expr:
+        """The expression in force at ``x`` (its piece, or the value at a breakpoint)."""
+        at, k = self._where(float(x))
+        return self.formula[2 if at else 1][k]

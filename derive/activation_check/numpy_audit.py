@@ -36,7 +36,6 @@ Wrong or lost precision?  A value off by more than :data:`WRONG` relative
 
 from __future__ import annotations
 
-import bisect
 import math
 from typing import Any, Callable, Sequence
 
@@ -90,9 +89,8 @@ class _RoundingBound:
     can cause.  Non-finite terms (exp-like functions saturated by the reference's guards)
     are left out; ``None`` when the piece is over :data:`BOUND_MAX_OPS` operations."""
 
-    def __init__(self, fbreaks: Sequence[float], pieces: Sequence[sp.Expr], at: Sequence[sp.Expr]) -> None:
-        self.fbreaks = list(fbreaks)
-        self.pieces, self.at = list(pieces), list(at)
+    def __init__(self, ref: _Reference) -> None:
+        self.ref = ref
         self._compiled: dict[sp.Expr, list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None] = {}
 
     def _terms(self, expr: sp.Expr) -> list[tuple[Callable[[Any], Any], Callable[[Any], Any]]] | None:
@@ -101,9 +99,7 @@ class _RoundingBound:
         return self._compiled[expr]
 
     def __call__(self, x: float) -> Any:
-        k = bisect.bisect_left(self.fbreaks, x)
-        expr = self.at[k] if k < len(self.fbreaks) and self.fbreaks[k] == x else self.pieces[k]
-        terms = self._terms(expr)
+        terms = self._terms(self.ref.expr_at(x))
         if terms is None:
             return None
         total = mpmath.mpf(0)
@@ -150,7 +146,7 @@ def _bound(ref: _Reference) -> _RoundingBound:
     """The rounding bound of the formula ``ref`` evaluates (built once, kept on ``ref``), so that
     a value off at a large input can be told wrong from rounded."""
     if ref.rounding is None:
-        ref.rounding = _RoundingBound(*ref.formula)
+        ref.rounding = _RoundingBound(ref)
     return ref.rounding
 
 
