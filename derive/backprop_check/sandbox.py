@@ -35,7 +35,7 @@ checker's end of the socket, so it reads end-of-file; on Linux the kernel
 kills it when the checker dies (``PR_SET_PDEATHSIG``), and a small watchdog
 process, told the same way, kills the group.  As the child is not in the
 terminal's process group, Ctrl-C reaches the checker only, which stops the
-child as above (:mod:`derive.backprop_check.reaper`).  (``PR_SET_PDEATHSIG`` follows the thread that started the
+child as above (:mod:`derive.reaper`).  (``PR_SET_PDEATHSIG`` follows the thread that started the
 child: open and use a sandbox in one thread, as :func:`check_backprop` does.)
 
 Example:
@@ -59,7 +59,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from derive.backprop_check.reaper import die_with, end_watchdog, kill_group, prctl, watch
 from derive.backprop_check.target import (
     ImportFailed,
     describe_exception,
@@ -67,6 +66,7 @@ from derive.backprop_check.target import (
     signature_problem,
     user_frames,
 )
+from derive.reaper import die_with, end_watchdog, kill_group, prctl, watch
 from numeric.errors import InputError
 
 __all__ = ["Call", "Opaque", "Sandbox", "InProcess", "call_and_read"]

@@ -38,7 +38,6 @@ from numeric.errors import InputError
 __all__ = ["FreshProcess", "FreshProcessError", "serve"]
 
 _SERVE = "from derive.frameworks.fresh import serve; serve()"
-_PR_SET_PDEATHSIG = 1
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the derive package
 
 
@@ -155,17 +154,14 @@ class FreshProcess:
 
 def _end_with_parent(parent: int) -> None:
     """Die with the parent: the kernel's parent-death signal on Linux, else a watch thread."""
-    try:
-        import ctypes
-        import signal
+    import signal
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
-            if os.getppid() != parent:  # the parent died before the call above
-                os._exit(1)
-            return
-    except Exception:  # noqa: BLE001 - not Linux
-        pass
+    from derive.reaper import ask_death_signal
+
+    if ask_death_signal(signal.SIGKILL):
+        if os.getppid() != parent:  # the parent died before the call above
+            os._exit(1)
+        return
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from derive.reaper import ask_death_signal, prctl
 from derive.report.pair import StaleReportError, describe_pair, pdf_digest, stamp, staged_name, sweep_stale, tex_digest, work_prefix
 from numeric.errors import BackpropDeriveError, InputError
 
@@ -275,12 +276,7 @@ def _unwrap(log: str, width: int = 79) -> list[str]:
 
 def _pdeathsig() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Ask Linux to SIGKILL latexmk when its parent dies (a SIGKILL of the parent included)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+    ask_death_signal(signal.SIGKILL)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -390,6 +386,7 @@ def _run(cmd: list[str], folder: Path, stem: str, deadline: float, timeout: floa
     """
     env = dict(os.environ)
     env.update(SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", TZ="UTC")
+    prctl()  # looked up here, not first in the forked child (see derive.reaper)
     proc = subprocess.Popen(
         cmd, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, start_new_session=True, preexec_fn=_pdeathsig if sys.platform.startswith("linux") else None,

@@ -1,6 +1,7 @@
-"""Nothing the sandbox starts outlives it: process groups, parent-death signals, a watchdog.
+"""Nothing the checker starts outlives it: process groups, parent-death signals, a watchdog.
 
-The sandbox's child leads its own process group (so whatever the user's code
+Used by the backprop sandbox, the LaTeX build and the framework servers.  The
+sandbox's child leads its own process group (so whatever the user's code
 forks is in it); :func:`kill_group` ends the whole group.  :func:`die_with`
 asks Linux to signal a process when its parent dies (``PR_SET_PDEATHSIG``,
 checked against ``getppid`` afterwards, as prctl(2) advises), and
@@ -18,7 +19,7 @@ import sys
 import warnings
 from typing import Any
 
-__all__ = ["die_with", "end_watchdog", "kill_group", "prctl", "watch"]
+__all__ = ["PR_SET_PDEATHSIG", "ask_death_signal", "die_with", "end_watchdog", "kill_group", "prctl", "watch"]
 
 
 def prctl() -> Any:
@@ -39,15 +40,23 @@ def prctl() -> Any:
 _PRCTL: Any = False  # not looked up yet
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def ask_death_signal(sig: int) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent dies; False where
+    that cannot be asked (not Linux, no libc ``prctl``, refused)."""
+    call = prctl()
+    return call is not None and call(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
 def die_with(parent: int, sig: int) -> bool:
     """Ask Linux to send ``sig`` to this process when ``parent`` dies; False if it already has.
 
     The parent may die before the request is made (then nothing would be
     sent), hence the check of ``getppid`` afterwards, as prctl(2) advises.
     """
-    call = prctl()
-    if call is not None:
-        call(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+    ask_death_signal(sig)
     return os.getppid() == parent
 
 
